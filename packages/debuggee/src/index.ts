@@ -1,0 +1,2 @@
+export * from './cpu/exits.js';
+export type * from './target.js';
