@@ -1,0 +1,138 @@
+/**
+ * One client's outgoing side: a bounded queue over the WebSocket.
+ *
+ * The queue is the socket's own buffer (`ws.bufferedAmount`): frames are handed to ws at once and
+ * the kernel/Node buffers hold what the peer has not read yet. Log batches are the only traffic
+ * that can flood a client, so they are the only frames ever dropped: once the buffer is over the
+ * bound, batches are counted instead of sent, and the client learns exactly what it missed through
+ * `dropped {reason: 'client-slow'}` — sent before the next batch it does get, and at most once per
+ * notice period while it stays behind. Everything else (halts, responses, role changes) is always
+ * queued, because losing one would leave the client with a wrong picture of the guest; a client
+ * that is still behind after a grace period, or whose buffer passes a hard cap, is disconnected.
+ * The daemon's memory per client is therefore bounded by about the queue bound plus one frame.
+ */
+import type { LogRecord } from '@hvdbg/protocol';
+import { encodeMessage } from '@hvdbg/protocol';
+import type { WebSocket } from 'ws';
+
+export interface ChannelLimits {
+  /** Buffered bytes above which log batches are dropped for this client. */
+  maxQueueBytes: number;
+  /** Extra headroom for frames that are never dropped; past it the client is disconnected. */
+  hardCapSlackBytes: number;
+  /** A client continuously over the bound for this long is disconnected. */
+  slowGraceMs: number;
+  /** Least time between two drop notices while the client stays behind. */
+  dropNoticeMs: number;
+}
+
+interface DropTally {
+  count: bigint;
+  firstSeq: bigint;
+  lastSeq: bigint;
+  bytes: bigint;
+  eventIds: Set<number>;
+}
+
+export class ClientChannel {
+  /** Log records this client never received (reported in notices). */
+  droppedTotal = 0n;
+  /** Highest bufferedAmount seen, for diagnostics and the memory-bound test. */
+  peakBuffered = 0;
+  private tally: DropTally | undefined = undefined;
+  private behindSince = 0;
+  private lastNoticeAt = 0;
+  private closed = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly limits: ChannelLimits,
+    /** Called once when the client must go; the session closes the socket and logs the reason. */
+    private readonly onOverflow: (reason: string) => void,
+  ) {}
+
+  get buffered(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  /** A frame that must not be lost (response, halt, role change …). */
+  sendFrame(frame: Uint8Array): void {
+    if (this.closed) return;
+    const buffered = this.ws.bufferedAmount;
+    if (buffered > this.limits.maxQueueBytes + this.limits.hardCapSlackBytes) {
+      this.overflow(`outgoing queue over its hard cap (${buffered} bytes buffered)`);
+      return;
+    }
+    this.write(frame, buffered);
+  }
+
+  /** A log batch, shared by every client; dropped (and tallied) when this client is behind. */
+  sendLog(frame: Uint8Array, batch: readonly LogRecord[], now: number): void {
+    if (this.closed) return;
+    const buffered = this.ws.bufferedAmount;
+    if (buffered + frame.length > this.limits.maxQueueBytes) {
+      this.drop(frame.length, batch, now);
+      return;
+    }
+    this.behindSince = 0;
+    if (this.tally !== undefined) this.flushNotice(now);
+    this.write(frame, buffered);
+  }
+
+  /** Stops sending (the socket is closing). */
+  close(): void {
+    this.closed = true;
+  }
+
+  private write(frame: Uint8Array, bufferedBefore: number): void {
+    this.ws.send(frame);
+    const after = bufferedBefore + frame.length;
+    if (after > this.peakBuffered) this.peakBuffered = after;
+  }
+
+  private drop(bytes: number, batch: readonly LogRecord[], now: number): void {
+    const n = batch.length;
+    if (n === 0) return;
+    this.droppedTotal += BigInt(n);
+    const first = batch[0]!.seq;
+    const last = batch[n - 1]!.seq;
+    if (this.tally === undefined) {
+      this.tally = { count: 0n, firstSeq: first, lastSeq: last, bytes: 0n, eventIds: new Set() };
+    }
+    const t = this.tally;
+    t.count += BigInt(n);
+    t.lastSeq = last;
+    t.bytes += BigInt(bytes);
+    for (let i = 0; i < n; i++) t.eventIds.add(batch[i]!.eventId);
+    if (this.behindSince === 0) this.behindSince = now;
+    if (now - this.behindSince > this.limits.slowGraceMs) {
+      this.flushNotice(now);
+      this.overflow(`client-slow: not reading for ${now - this.behindSince} ms, ${this.droppedTotal} messages dropped`);
+      return;
+    }
+    if (now - this.lastNoticeAt >= this.limits.dropNoticeMs) this.flushNotice(now);
+  }
+
+  private flushNotice(now: number): void {
+    const t = this.tally;
+    if (t === undefined) return;
+    this.tally = undefined;
+    this.lastNoticeAt = now;
+    const notice = encodeMessage({
+      t: 'dropped',
+      count: t.count,
+      firstSeq: t.firstSeq,
+      lastSeq: t.lastSeq,
+      bytes: t.bytes,
+      eventIds: [...t.eventIds].sort((a, b) => a - b),
+      reason: 'client-slow',
+    });
+    this.sendFrame(notice);
+  }
+
+  private overflow(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onOverflow(reason);
+  }
+}
