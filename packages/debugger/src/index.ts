@@ -1,1 +1,28 @@
-export {};
+/**
+ * The debugger as a library: the same client, session and command table the `hvdbg` CLI uses, so
+ * tests and tools can drive a daemon without a terminal.
+ */
+export {
+  type ClientEvents,
+  type ConnectOptions,
+  DebuggerClient,
+  type RequestOptions,
+  toWebSocketUrl,
+} from './client.js';
+export { EVENT_COMMANDS, type EventParseEnv, eventCommandInfo, parseEventCommand } from './commands/eventCommand.js';
+export { COMMANDS, commandNames, findCommand, renderCommandReference, renderHelp } from './commands/table.js';
+export type { CommandContext, CommandGroup, CommandSpec, ParsedLine } from './commands/types.js';
+export { disassemble, formatInstruction, formatListing } from './disasm.js';
+export { type ExprEnv, evaluate, parseExpression } from './expr.js';
+export * from './format.js';
+export { hex, parseNumber } from './numbers.js';
+export {
+  type CommandOutcome,
+  DebugSession,
+  type LocalDaemon,
+  type SessionOptions,
+  type SessionOutput,
+  type SessionState,
+} from './session.js';
+export { SymbolTable } from './symbols.js';
+export { type Token, tokenize } from './tokenize.js';

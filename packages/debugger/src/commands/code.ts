@@ -1,0 +1,113 @@
+/**
+ * Code views: `u` (disassembly, Intel syntax, symbolized branch targets) and `k` (a call stack
+ * walked through the frame-pointer chain: [rbp] = caller's rbp, [rbp+8] = return address).
+ */
+import { HvdbgError, LIMITS, type MemorySpace } from '@hvdbg/protocol';
+import { disassemble, formatListing } from '../disasm.js';
+import { hexPad, readLE } from '../numbers.js';
+import { parseRangeArgs } from './memory.js';
+import type { CommandSpec } from './types.js';
+
+/** Bytes `u` shows without `l`. */
+export const DEFAULT_DISASM_BYTES = 0x40;
+/** Frames `k` shows without `l`. */
+export const DEFAULT_STACK_FRAMES = 0x20;
+/** The longest x86 instruction: read this much past the range so the last one decodes whole. */
+const MAX_INSTRUCTION_BYTES = 15;
+
+function disasmCommand(name: string, aliases: string[], space: MemorySpace): CommandSpec {
+  return {
+    name,
+    aliases,
+    syntax: `${name} [addr] [l len] [pid p]`,
+    summary: `disassemble ${space === 'physical' ? 'physical memory' : 'x86-64 code'}`,
+    details: `Disassembles len bytes (default 0x${DEFAULT_DISASM_BYTES.toString(16)}) at addr in Intel syntax; call and jump targets are shown as symbols. addr is an expression (\`u kernel!main\`, \`u @rip+10\`); without it the listing continues, or starts at the main core's RIP.`,
+    local: true,
+    group: 'disassembly and stack',
+    repeatable: true,
+    async run(ctx, line) {
+      const s = ctx.session;
+      s.requireConnection();
+      const a = parseRangeArgs(line.args, name);
+      let address: bigint | undefined;
+      if (a.address !== undefined) address = await s.evaluate(a.address);
+      else address = s.nextDisasm ?? (s.state === 'halted' ? s.halt?.rip : undefined);
+      if (address === undefined)
+        throw new HvdbgError('E_BAD_PARAMETER', `${name} needs an address while the guest runs`);
+      const length = a.length === undefined ? BigInt(DEFAULT_DISASM_BYTES) : await s.evaluate(a.length);
+      if (length === 0n || length > BigInt(LIMITS.maxMemoryBytes - MAX_INSTRUCTION_BYTES)) {
+        throw new HvdbgError('E_TOO_LARGE', 'disassembly length out of range');
+      }
+      const pid = a.pid === undefined ? undefined : Number(await s.evaluate(a.pid));
+      const read = (n: number) =>
+        s.request('mem.read', { address, length: n, space, vcpu: s.vcpu, ...(pid === undefined ? {} : { pid }) });
+      // The extra bytes may run into an unmapped page: fall back to exactly the range.
+      const bytes = (await read(Number(length) + MAX_INSTRUCTION_BYTES).catch(() => read(Number(length)))).bytes;
+      const symbolize = (x: bigint) => s.symbolize(x);
+      const end = address + length;
+      const list = disassemble(bytes, address, symbolize).filter((ins) => ins.address < end);
+      for (const l of formatListing(list, symbolize)) ctx.print(l);
+      const last = list[list.length - 1];
+      s.nextDisasm = last === undefined ? end : last.address + BigInt(last.length);
+      s.lastRepeatable = name;
+      ctx.setData({
+        instructions: list.map((i) => ({ address: i.address, bytes: i.bytes, text: i.text })),
+      });
+    },
+  };
+}
+
+export interface StackFrame {
+  index: number;
+  frame: bigint;
+  returnAddress: bigint;
+  symbol?: string;
+}
+
+export const CODE_COMMANDS: CommandSpec[] = [
+  disasmCommand('u', ['u64'], 'virtual'),
+  disasmCommand('!u', ['!u64'], 'physical'),
+  {
+    name: 'k',
+    aliases: ['kq'],
+    syntax: 'k [l frames]',
+    summary: 'call stack (frame pointers)',
+    details: `Walks the RBP chain of the main core: each frame's saved RBP at [rbp] and return address at [rbp+8]; stops at a null, misaligned or non-increasing frame or unreadable memory. Shows up to 0x${DEFAULT_STACK_FRAMES.toString(16)} frames. Code built without frame pointers gives short stacks.`,
+    local: false,
+    group: 'disassembly and stack',
+    async run(ctx, line) {
+      const s = ctx.session;
+      s.requireHalted();
+      const a = parseRangeArgs(line.args, 'k');
+      if (a.address !== undefined) throw new HvdbgError('E_BAD_PARAMETER', `unexpected '${a.address}' (k [l frames])`);
+      const max = a.length === undefined ? DEFAULT_STACK_FRAMES : Number(await s.evaluate(a.length));
+      const regs = (await s.request('regs.get', { vcpu: s.vcpu, names: ['rip', 'rbp', 'rsp'] })).regs;
+      const frames: StackFrame[] = [];
+      const push = (frame: bigint, ret: bigint) => {
+        const symbol = s.symbolize(ret);
+        frames.push({ index: frames.length, frame, returnAddress: ret, ...(symbol ? { symbol } : {}) });
+      };
+      push(regs.rbp ?? 0n, regs.rip ?? 0n);
+      let bp = regs.rbp ?? 0n;
+      while (frames.length < max && bp !== 0n && (bp & 7n) === 0n) {
+        const mem = await s
+          .request('mem.read', { address: bp, length: 16, space: 'virtual', vcpu: s.vcpu })
+          .catch(() => undefined);
+        if (mem === undefined) break;
+        const savedBp = readLE(mem.bytes, 0, 8);
+        const ret = readLE(mem.bytes, 8, 8);
+        if (ret === 0n) break;
+        push(savedBp, ret);
+        if (savedBp <= bp) break;
+        bp = savedBp;
+      }
+      ctx.print(' #  frame             return            symbol');
+      for (const f of frames) {
+        ctx.print(
+          `${hexPad(f.index, 2)}  ${hexPad(f.frame, 16)}  ${hexPad(f.returnAddress, 16)}  ${f.symbol ?? ''}`.trimEnd(),
+        );
+      }
+      ctx.setData({ frames });
+    },
+  },
+];

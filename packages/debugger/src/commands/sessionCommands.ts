@@ -1,0 +1,189 @@
+/**
+ * Session housekeeping: connecting, status (client and daemon), leaving, and the two batch-file
+ * helpers `.sleep` (let the guest run while output arrives) and `.wait halt` (block until a halt).
+ */
+import { HvdbgError, type Role } from '@hvdbg/protocol';
+import { expectSmall, hex } from '../numbers.js';
+import type { CommandSpec } from './types.js';
+
+/** Default for `.wait halt` without a timeout. */
+export const DEFAULT_WAIT_MS = 10_000;
+
+export interface ConnectArgs {
+  target: string;
+  role: Role;
+  token?: string;
+}
+
+/** `.connect local` | `.connect host:port|host port|ws://… [controller|observer] [token T]`. */
+export function parseConnectArgs(words: readonly string[]): ConnectArgs | 'local' {
+  if (words.length === 0)
+    throw new HvdbgError('E_BAD_PARAMETER', 'usage: .connect local | .connect host:port [observer] [token T]');
+  if (words[0]!.toLowerCase() === 'local') {
+    if (words.length > 1) throw new HvdbgError('E_BAD_PARAMETER', `unexpected '${words[1]}' after .connect local`);
+    return 'local';
+  }
+  let target = words[0]!;
+  let i = 1;
+  if (words[1] !== undefined && /^\d+$/.test(words[1])) {
+    target = `${target}:${words[1]}`;
+    i = 2;
+  }
+  let role: Role = 'controller';
+  let token: string | undefined;
+  for (; i < words.length; i++) {
+    const w = words[i]!.toLowerCase();
+    if (w === 'controller' || w === 'observer') role = w;
+    else if (w === 'token') {
+      token = words[++i];
+      if (token === undefined) throw new HvdbgError('E_BAD_PARAMETER', "'token' needs a value");
+    } else throw new HvdbgError('E_BAD_PARAMETER', `unexpected '${words[i]}' (controller, observer or token T)`);
+  }
+  return { target, role, ...(token === undefined ? {} : { token }) };
+}
+
+export const SESSION_COMMANDS: CommandSpec[] = [
+  {
+    name: '.connect',
+    aliases: [],
+    syntax: '.connect local | .connect host:port [controller|observer] [token T]',
+    summary: 'connect to a daemon',
+    details:
+      '.connect local starts a daemon on loopback in local mode and attaches to it. .connect host:port (or host port, or a ws:// URL) attaches to a running daemon as controller, or as observer (read-only, sees every halt and log line).',
+    local: true,
+    group: 'session',
+    async run(ctx, line) {
+      const s = ctx.session;
+      const a = parseConnectArgs(line.args.map((t) => t.text));
+      const welcome =
+        a === 'local'
+          ? await s.connectLocal()
+          : await s.connect(a.target, { role: a.role, ...(a.token ? { token: a.token } : {}) });
+      ctx.print(
+        `connected to ${welcome.guest.name} (${welcome.mode} mode, ${welcome.guest.vcpus} vCPU${welcome.guest.vcpus === 1 ? '' : 's'}) as ${welcome.role}, guest ${welcome.state}`,
+      );
+      ctx.setData({ welcome });
+    },
+  },
+  {
+    name: '.disconnect',
+    aliases: [],
+    syntax: '.disconnect',
+    summary: 'leave the daemon (it keeps running)',
+    details:
+      'Detaches from the daemon. A controller detaching resumes a halted guest, as gdb does; the daemon and its events keep running. A daemon started by .connect local is stopped.',
+    local: true,
+    group: 'session',
+    async run(ctx) {
+      ctx.session.requireConnection();
+      await ctx.session.disconnect();
+      ctx.print('disconnected');
+    },
+  },
+  {
+    name: '.status',
+    aliases: [],
+    syntax: '.status',
+    summary: 'client state',
+    details: 'Shows this client: connection, role, mode, run state, main core and how many symbols are loaded.',
+    local: true,
+    group: 'session',
+    async run(ctx) {
+      const s = ctx.session;
+      const w = s.welcome;
+      if (w === undefined || !s.connected) {
+        ctx.print('not connected');
+        ctx.setData({ connected: false });
+        return;
+      }
+      ctx.print(
+        `connected to ${w.guest.name} (daemon ${w.serverVersion}, protocol ${w.protocolVersion}), session ${w.sessionId}`,
+      );
+      ctx.print(`role ${w.role}, ${w.mode} mode, guest ${s.state}, main core ${s.vcpu} of ${w.guest.vcpus}`);
+      ctx.print(`${s.loadedSymbols.symbols.length} symbols in ${s.loadedSymbols.modules.length} modules`);
+      ctx.setData({
+        connected: true,
+        sessionId: w.sessionId,
+        role: w.role,
+        mode: w.mode,
+        state: s.state,
+        vcpu: s.vcpu,
+      });
+    },
+  },
+  {
+    name: 'status',
+    aliases: [],
+    syntax: 'status',
+    summary: 'daemon state',
+    details:
+      'Asks the daemon for its state: run state, instructions executed, clients and roles, events, dropped messages and queue depth.',
+    local: true,
+    group: 'session',
+    async run(ctx) {
+      const s = ctx.session;
+      s.requireConnection();
+      const st = await s.request('status', {});
+      ctx.print(`guest ${st.state} (${st.mode} mode), ${st.vcpus} vCPUs, ${st.instructions.toString()} instructions`);
+      if (st.halt !== undefined)
+        ctx.print(`halted on vcpu ${st.halt.vcpu} at ${s.symbolize(st.halt.rip) ?? hex(st.halt.rip)}`);
+      ctx.print(
+        `${st.events} events, ${st.drops.toString()} messages dropped, queue depth ${st.queueDepth}${st.lossless ? ', lossless' : ''}`,
+      );
+      for (const c of st.clients) {
+        ctx.print(
+          `client ${c.id} ${c.name} (${c.role})${c.id === st.controllerId ? ' controller' : ''}${c.id === s.welcome?.sessionId ? ' (this client)' : ''}`,
+        );
+      }
+      ctx.setData(st);
+    },
+  },
+  {
+    name: 'exit',
+    aliases: ['q', 'quit'],
+    syntax: 'exit',
+    summary: 'leave the debugger',
+    details: 'Disconnects and quits. A daemon started by hvdbg local is stopped.',
+    local: true,
+    group: 'session',
+    async run(ctx) {
+      ctx.session.emit('exit');
+    },
+  },
+  {
+    name: '.sleep',
+    aliases: ['sleep'],
+    syntax: '.sleep ms',
+    summary: 'wait, collecting output',
+    details:
+      'Waits ms milliseconds (decimal with 0n, hex by default like every number) while the guest runs and logs arrive. Meant for batch files.',
+    local: true,
+    group: 'batch',
+    async run(_ctx, line) {
+      if (line.args.length !== 1) throw new HvdbgError('E_BAD_PARAMETER', 'usage: .sleep ms');
+      const ms = expectSmall(line.args[0]!.text, 'milliseconds', 3_600_000);
+      await new Promise((r) => setTimeout(r, ms));
+    },
+  },
+  {
+    name: '.wait',
+    aliases: [],
+    syntax: '.wait halt [ms]',
+    summary: 'wait for the guest to halt',
+    details: `Returns at once if the guest is halted, otherwise waits for the next halt; fails after ms milliseconds (default 0n${DEFAULT_WAIT_MS}). Meant for batch files: \`g\` then \`.wait halt\`.`,
+    local: false,
+    group: 'batch',
+    async run(ctx, line) {
+      const s = ctx.session;
+      if (line.args[0]?.text.toLowerCase() !== 'halt' || line.args.length > 2) {
+        throw new HvdbgError('E_BAD_PARAMETER', 'usage: .wait halt [ms]');
+      }
+      s.requireConnection();
+      const ms =
+        line.args[1] === undefined ? DEFAULT_WAIT_MS : expectSmall(line.args[1].text, 'milliseconds', 3_600_000);
+      if (s.state === 'halted') return;
+      const halt = await s.waitForHalt(ms);
+      ctx.setData({ halt });
+    },
+  },
+];

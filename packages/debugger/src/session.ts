@@ -1,0 +1,424 @@
+/**
+ * The debugger's state and its one entry point, `execute(line)`: it tracks the connection, run
+ * state, main core and symbols; turns notifications into printable output; and runs commands from
+ * the table, turning any error into one line (plus a caret for script syntax errors). The REPL,
+ * batch mode and e2e tests all drive this class; only printing differs.
+ */
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import {
+  type HaltInfo,
+  HvdbgError,
+  type LogRecord,
+  type Mode,
+  type RequestArgs,
+  type RequestOp,
+  type RequestResults,
+  type Role,
+  type WelcomeMessage,
+} from '@hvdbg/protocol';
+import { type ConnectOptions, DebuggerClient } from './client.js';
+import { findCommand } from './commands/table.js';
+import type { CommandContext, ParsedLine } from './commands/types.js';
+import { disassemble, formatInstruction } from './disasm.js';
+import { type ExprEnv, evaluate } from './expr.js';
+import { formatCaret, formatError, formatHaltReason, formatLog } from './format.js';
+import { hex, readLE } from './numbers.js';
+import { type CompileMode, defaultCompiler, type ScriptCompiler } from './scriptc.js';
+import { SymbolTable } from './symbols.js';
+import { tokenize } from './tokenize.js';
+
+export type SessionState = 'disconnected' | 'running' | 'halted' | 'stopped';
+
+/** Something to print that did not come from the command being run. */
+export type SessionOutput =
+  | { kind: 'halt'; lines: string[]; halt: HaltInfo; symbol?: string }
+  | { kind: 'log'; lines: string[]; records: LogRecord[] }
+  | { kind: 'console'; lines: string[]; text: string }
+  | { kind: 'info'; lines: string[] };
+
+export interface CommandOutcome {
+  command: string;
+  ok: boolean;
+  lines: string[];
+  data?: unknown;
+  error?: { code: string; message: string };
+}
+
+export interface SessionEvents {
+  output: [SessionOutput];
+  /** State, core or connection changed (the REPL redraws its prompt). */
+  state: [];
+  /** `exit` was run. */
+  exit: [];
+}
+
+/** A local daemon started by `.connect local` or `hvdbg local`. */
+export interface LocalDaemon {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface SessionOptions {
+  compiler?: ScriptCompiler;
+  /** Starts a local daemon for `.connect local`. */
+  spawnLocal?: () => Promise<LocalDaemon>;
+  /** Colour changed registers (terminals only). */
+  color?: boolean;
+  clientName?: string;
+  /** Default for `.wait halt` and stepping, milliseconds. */
+  haltTimeoutMs?: number;
+}
+
+export class DebugSession extends EventEmitter<SessionEvents> {
+  readonly client = new DebuggerClient();
+  readonly options: SessionOptions;
+  welcome: WelcomeMessage | undefined = undefined;
+  state: SessionState = 'disconnected';
+  halt: HaltInfo | undefined = undefined;
+  /** Main core: the core of the last halt or `~ n`. */
+  vcpu = 0;
+  /** Where `db`/`u` without an address continue. */
+  nextDump: bigint | undefined = undefined;
+  nextDisasm: bigint | undefined = undefined;
+  /** The last command Enter repeats. */
+  lastRepeatable: string | undefined = undefined;
+  private symbolTable: SymbolTable | undefined = undefined;
+  private symbolFetch: Promise<SymbolTable> | undefined = undefined;
+  private haltWaiters: ((halt: HaltInfo) => void)[] = [];
+  /** Registers at the current halt and at the one before it, for highlighting changes. */
+  private haltRegs: Promise<Record<string, bigint> | undefined> = Promise.resolve(undefined);
+  private prevHaltRegs: Promise<Record<string, bigint> | undefined> = Promise.resolve(undefined);
+  private consoleBuffer = '';
+  private consoleTimer: NodeJS.Timeout | undefined = undefined;
+  private localDaemon: LocalDaemon | undefined = undefined;
+
+  constructor(options: SessionOptions = {}) {
+    super();
+    this.options = options;
+    this.client.on('halted', (halt) => this.onHalted(halt));
+    this.client.on('resumed', () => this.setState('running'));
+    this.client.on('log', (records) => this.emit('output', { kind: 'log', lines: records.map(formatLog), records }));
+    this.client.on('console', (text) => this.onConsole(text));
+    this.client.on('dropped', (d) =>
+      this.info(
+        `warning: ${d.count.toString()} log messages (${d.bytes.toString()} bytes) were dropped (${d.reason}), events ${d.eventIds.map(hex).join(', ') || '-'}`,
+      ),
+    );
+    this.client.on('eventsChanged', (e) => {
+      if (e.byClient !== undefined && e.byClient !== this.welcome?.sessionId)
+        this.info(`events changed by client ${e.byClient}`);
+    });
+    this.client.on('clientJoined', (c) => this.info(`client ${c.clientId} (${c.name}) joined as ${c.role}`));
+    this.client.on('clientLeft', (c) => this.info(`client ${c.clientId} left (${c.reason})`));
+    this.client.on('roleChanged', (c) => {
+      if (c.clientId === this.welcome?.sessionId && this.welcome !== undefined) this.welcome.role = c.role;
+      this.info(`client ${c.clientId} is now ${c.role}`);
+      this.emit('state');
+    });
+    this.client.on('sessionClosed', (s) => this.info(`the daemon closed the session: ${s.reason}`));
+    this.client.on('protocolError', (err) => this.info(formatError(err)));
+    this.client.on('close', () => {
+      this.flushConsole();
+      if (this.state !== 'disconnected') this.info('disconnected');
+      this.welcome = undefined;
+      this.halt = undefined;
+      this.symbolTable = undefined;
+      this.symbolFetch = undefined;
+      this.setState('disconnected');
+    });
+  }
+
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  get mode(): Mode | undefined {
+    return this.welcome?.mode;
+  }
+
+  get role(): Role | undefined {
+    return this.welcome?.role;
+  }
+
+  get isLocal(): boolean {
+    return this.welcome?.mode === 'local';
+  }
+
+  /** Connects, loads symbols and adopts the daemon's run state. */
+  async connect(target: string, options: ConnectOptions = {}): Promise<WelcomeMessage> {
+    if (this.client.connected) throw new HvdbgError('E_BAD_PARAMETER', 'already connected; use .disconnect first');
+    const welcome = await this.client.connect(target, { clientName: this.options.clientName ?? 'hvdbg', ...options });
+    this.welcome = welcome;
+    this.halt = welcome.halt;
+    if (welcome.halt !== undefined) this.vcpu = welcome.halt.vcpu;
+    this.state = welcome.state;
+    this.emit('state');
+    await this.symbols().catch(() => SymbolTable.empty());
+    return welcome;
+  }
+
+  /** Starts a local daemon (through the CLI's spawner) and connects as controller. */
+  async connectLocal(): Promise<WelcomeMessage> {
+    if (this.options.spawnLocal === undefined)
+      throw new HvdbgError('E_CONFIG', 'this client cannot start a local daemon');
+    const daemon = await this.options.spawnLocal();
+    try {
+      const welcome = await this.connect(daemon.url, { role: 'controller' });
+      this.localDaemon = daemon;
+      return welcome;
+    } catch (err) {
+      await daemon.stop();
+      throw err;
+    }
+  }
+
+  /** Leaves the daemon (an orderly detach); a daemon this session started is stopped. */
+  async disconnect(): Promise<void> {
+    if (this.client.connected) {
+      await this.client.request('disconnect', {}, { timeoutMs: 2000 }).catch(() => undefined);
+      await this.client.close();
+    }
+    this.flushConsole();
+    const daemon = this.localDaemon;
+    this.localDaemon = undefined;
+    if (daemon !== undefined) await daemon.stop();
+  }
+
+  request<Op extends RequestOp>(op: Op, args: RequestArgs[Op], timeoutMs?: number): Promise<RequestResults[Op]> {
+    return this.client.request(op, args, timeoutMs === undefined ? {} : { timeoutMs });
+  }
+
+  /** The symbol table, fetched once per connection. */
+  symbols(): Promise<SymbolTable> {
+    if (this.symbolTable !== undefined) return Promise.resolve(this.symbolTable);
+    if (!this.client.connected) return Promise.resolve(SymbolTable.empty());
+    this.symbolFetch ??= this.request('symbols.get', {}).then(
+      (r) => {
+        this.symbolTable = new SymbolTable(r.modules, r.symbols);
+        return this.symbolTable;
+      },
+      (err) => {
+        this.symbolFetch = undefined;
+        throw err;
+      },
+    );
+    return this.symbolFetch;
+  }
+
+  /** Symbols already loaded (empty before the first fetch): for prompts and completion. */
+  get loadedSymbols(): SymbolTable {
+    return this.symbolTable ?? SymbolTable.empty();
+  }
+
+  symbolize(address: bigint): string | undefined {
+    return this.loadedSymbols.symbolize(address);
+  }
+
+  /** The environment expressions evaluate in: symbols locally, registers and memory from the daemon. */
+  exprEnv(): ExprEnv {
+    return {
+      symbol: (name) => this.loadedSymbols.resolve(name),
+      register: async (name) => {
+        const r = await this.request('regs.get', { vcpu: this.vcpu, names: [name] });
+        const v = r.regs[name];
+        if (v === undefined) throw new HvdbgError('E_BAD_REGISTER', `no register @${name}`);
+        return v;
+      },
+      pseudo: async (name) => {
+        if (name === 'ip') return (await this.exprEnv().register('rip')) as bigint;
+        if (name === 'core') return BigInt(this.vcpu);
+        if (name === 'event_id' || name === 'event_tag') {
+          const id = BigInt(this.halt?.eventId ?? 0);
+          return name === 'event_id' ? id : id === 0n ? 0n : id + 0x1000000n;
+        }
+        if (name === 'context') return this.halt?.context ?? 0n;
+        throw new HvdbgError('E_BAD_PARAMETER', `$${name} is only available inside scripts (use ? or print)`);
+      },
+      memory: async (address, size) => {
+        const r = await this.request('mem.read', { address, length: size, space: 'virtual', vcpu: this.vcpu });
+        return readLE(r.bytes, 0, size);
+      },
+    };
+  }
+
+  async evaluate(expression: string): Promise<bigint> {
+    await this.symbols().catch(() => undefined);
+    return evaluate(expression, this.exprEnv());
+  }
+
+  /** Compiles a script for an event or `?`; a syntax error carries the source for the caret. */
+  compile(source: string, mode: CompileMode = 'statements'): Uint8Array {
+    const compiler = this.options.compiler ?? defaultCompiler;
+    return compiler(source, mode, this.loadedSymbols);
+  }
+
+  readFile(path: string): string {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new HvdbgError('E_BAD_PARAMETER', `cannot read ${path}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Resolves at the next halt notification, or rejects with E_TIMEOUT. */
+  waitForHalt(timeoutMs = this.options.haltTimeoutMs ?? 10_000): Promise<HaltInfo> {
+    return new Promise((resolve, reject) => {
+      const waiter = (halt: HaltInfo) => {
+        clearTimeout(timer);
+        resolve(halt);
+      };
+      const timer = setTimeout(() => {
+        this.haltWaiters = this.haltWaiters.filter((w) => w !== waiter);
+        reject(new HvdbgError('E_TIMEOUT', `no halt within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.haltWaiters.push(waiter);
+    });
+  }
+
+  /** Registers of the main core now, and the set that changed since the previous halt. */
+  async registersWithChanges(): Promise<{
+    regs: Record<string, bigint>;
+    previous: Record<string, bigint> | undefined;
+  }> {
+    const [now, previous] = await Promise.all([this.request('regs.get', { vcpu: this.vcpu }), this.prevHaltRegs]);
+    return { regs: now.regs, previous };
+  }
+
+  /** Fails unless the session may change the guest: connected, controller, not local for halting commands. */
+  requireController(): void {
+    this.requireConnection();
+    if (this.role === 'observer') throw new HvdbgError('E_FORBIDDEN');
+  }
+
+  requireConnection(): void {
+    if (!this.client.connected) throw new HvdbgError('E_DISCONNECTED');
+  }
+
+  requireHalted(): void {
+    this.requireConnection();
+    if (this.state !== 'halted') throw new HvdbgError('E_NOT_HALTED');
+  }
+
+  /** The REPL prompt: run state, main core and where it stopped. */
+  prompt(): string {
+    const tags: string[] = [];
+    if (this.role === 'observer') tags.push('observer');
+    if (this.isLocal) tags.push('local');
+    if (this.state === 'halted' && this.halt !== undefined) {
+      const where = this.symbolize(this.halt.rip) ?? hex(this.halt.rip);
+      tags.push(`halted vcpu ${this.vcpu} ${where}`);
+    } else tags.push(this.state);
+    return `hvdbg [${tags.join(' ')}]> `;
+  }
+
+  /** Runs one command line and reports what it printed; never throws. */
+  async execute(text: string): Promise<CommandOutcome> {
+    const lines: string[] = [];
+    const outcome: CommandOutcome = { command: text.trim(), ok: true, lines };
+    const ctx: CommandContext = {
+      session: this,
+      print: (line) => lines.push(line),
+      setData: (data) => {
+        outcome.data = data;
+      },
+    };
+    try {
+      const tokens = tokenize(text);
+      const head = tokens[0];
+      if (head === undefined) return outcome;
+      if (head.block) throw new HvdbgError('E_BAD_PARAMETER', 'a command cannot start with a {…} block');
+      const spec = findCommand(head.text);
+      if (spec === undefined) throw new HvdbgError('E_BAD_PARAMETER', `unknown command '${head.text}' (try help)`);
+      if (this.isLocal && !spec.local) {
+        throw new HvdbgError(
+          'E_LOCAL_MODE',
+          `${spec.name} is not available in local mode: the guest never halts there`,
+        );
+      }
+      const rest = text.slice(head.start + head.text.length).trim();
+      const parsed: ParsedLine = { text: text.trim(), word: head.text, args: tokens.slice(1), rest };
+      await spec.run(ctx, parsed);
+      this.lastRepeatable = spec.repeatable ? text.trim() : undefined;
+    } catch (err) {
+      outcome.ok = false;
+      const code = err instanceof HvdbgError ? err.code : 'E_INTERNAL';
+      outcome.error = { code, message: err instanceof Error ? err.message : String(err) };
+      const data = err instanceof HvdbgError ? err.data : undefined;
+      if (code === 'E_SCRIPT_SYNTAX' && typeof data?.source === 'string' && typeof data.line === 'number') {
+        lines.push(
+          ...formatCaret(data.source, data.line, Number(data.column ?? 1), err instanceof Error ? err.message : ''),
+        );
+      } else lines.push(formatError(err));
+    }
+    return outcome;
+  }
+
+  /** Lines describing a halt: the reason, then the current instruction under its symbol. */
+  describeHalt(halt: HaltInfo): string[] {
+    const where = this.symbolize(halt.rip);
+    const lines = [
+      `${formatHaltReason(halt)}, vcpu ${halt.vcpu}${halt.byClient === undefined ? '' : ` (by client ${halt.byClient})`}`,
+    ];
+    if (where !== undefined) lines.push(`${where}:`);
+    const [ins] = disassemble(halt.bytes, halt.rip, (a) => this.symbolize(a), 1);
+    lines.push(ins === undefined ? `${hex(halt.rip)}  ??` : formatInstruction(ins));
+    return lines;
+  }
+
+  private onHalted(halt: HaltInfo): void {
+    this.flushConsole();
+    this.halt = halt;
+    this.vcpu = halt.vcpu;
+    this.nextDisasm = undefined;
+    this.state = halt.reason === 'triple-fault' || halt.reason === 'shutdown' ? 'stopped' : 'halted';
+    this.prevHaltRegs = this.haltRegs;
+    this.haltRegs = this.request('regs.get', { vcpu: halt.vcpu }).then(
+      (r) => r.regs,
+      () => undefined,
+    );
+    const symbol = this.symbolize(halt.rip);
+    this.emit('output', { kind: 'halt', lines: this.describeHalt(halt), halt, ...(symbol ? { symbol } : {}) });
+    this.emit('state');
+    const waiters = this.haltWaiters;
+    this.haltWaiters = [];
+    for (const w of waiters) w(halt);
+  }
+
+  /** Serial output arrives in arbitrary pieces: print whole lines, and a tail after a pause. */
+  private onConsole(text: string): void {
+    this.consoleBuffer += text;
+    const nl = this.consoleBuffer.lastIndexOf('\n');
+    if (nl >= 0) {
+      const whole = this.consoleBuffer.slice(0, nl);
+      this.consoleBuffer = this.consoleBuffer.slice(nl + 1);
+      this.emitConsole(whole);
+    }
+    if (this.consoleTimer !== undefined) clearTimeout(this.consoleTimer);
+    this.consoleTimer = this.consoleBuffer === '' ? undefined : setTimeout(() => this.flushConsole(), 200);
+  }
+
+  private flushConsole(): void {
+    if (this.consoleTimer !== undefined) clearTimeout(this.consoleTimer);
+    this.consoleTimer = undefined;
+    if (this.consoleBuffer === '') return;
+    const tail = this.consoleBuffer;
+    this.consoleBuffer = '';
+    this.emitConsole(tail);
+  }
+
+  private emitConsole(text: string): void {
+    const lines = text.split('\n').map((l) => `[guest] ${l.replace(/\r$/, '')}`);
+    this.emit('output', { kind: 'console', lines, text });
+  }
+
+  private info(line: string): void {
+    this.emit('output', { kind: 'info', lines: [line] });
+  }
+
+  private setState(state: SessionState): void {
+    if (state === 'running') this.halt = undefined;
+    this.state = state;
+    this.emit('state');
+  }
+}
