@@ -222,7 +222,12 @@ export function compact<T extends object>(o: T): T {
 export function plainValue(v: unknown, where: string): unknown {
   if (v === null || typeof v !== 'object') return v;
   if (v instanceof Uint8Array) return new Uint8Array(v);
-  if (Array.isArray(v)) return v.map((item, i) => plainValue(item, `${where}[${i}]`));
+  if (Array.isArray(v)) {
+    // A loop, not v.map: no method of a decoded value is ever called.
+    const out = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = plainValue(v[i], `${where}[${i}]`);
+    return out;
+  }
   const o = asObj(v, where);
   const out: Obj = {};
   for (const k of Object.keys(o)) {
