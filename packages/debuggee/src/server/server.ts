@@ -339,6 +339,8 @@ export class DebuggeeServer implements SessionHost, TargetListener {
     this.runLoop.stop();
     this.roles.dispose();
     this.broadcast({ t: 'sessionClosed', reason });
+    // sessionClosed is every client's last notification: no clientLeft chatter after it.
+    this.open.length = 0;
     const sessions = [...this.connections];
     for (const s of sessions) s.shutdown(reason);
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, 2000).unref());
