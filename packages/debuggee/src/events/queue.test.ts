@@ -20,7 +20,8 @@ function sinkOf() {
   };
 }
 
-const push = (q: MessageQueue, imm: boolean, text = 'x', eventId = 1) => q.push(eventId, 5, 0, 1, 1, 0n, 'pre', imm, text);
+const push = (q: MessageQueue, imm: boolean, text = 'x', eventId = 1) =>
+  q.push(eventId, 5, 0, 1, 1, 0n, 'pre', imm, text);
 
 describe('MessageQueue', () => {
   it('ships immediate messages as batches of one, in seq order', () => {

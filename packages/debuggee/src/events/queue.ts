@@ -145,7 +145,8 @@ export class MessageQueue {
     bytes?: Uint8Array,
   ): bigint {
     const seq = ++this.seq;
-    const size = RECORD_OVERHEAD_BYTES + (text === undefined ? 0 : text.length) + (bytes === undefined ? 0 : bytes.length);
+    const size =
+      RECORD_OVERHEAD_BYTES + (text === undefined ? 0 : text.length) + (bytes === undefined ? 0 : bytes.length);
     const depth = this.depth;
     const full = depth >= this.capacity || this.bytes + size > this.capacityBytes;
     if (full && (!this.lossless || depth >= this.hardCapacity)) {

@@ -1,0 +1,277 @@
+/**
+ * Custom code and machine-code conditions (SPEC §3.2, §3.5; seed "Custom Code"): raw x86-64 run by
+ * the emulated CPU in a hypervisor-private context the guest cannot see.
+ *
+ * Design: the private context is a separate core object over a separate physical memory (the
+ * "hypervisor's own RAM"), not a save/restore of the guest vCPU. Why:
+ *  - invisibility by construction: no guest page table, EPT entry or physical address can reach the
+ *    code, stack, buffer or GUEST_REGS, so the guest can neither see nor corrupt them;
+ *  - the guest is unharmed whatever the code does (fault, runaway, wild writes): its architectural
+ *    state is never touched except through GUEST_REGS after a clean return;
+ *  - speed: the private core keeps its TLB and decoded code across runs (a save/restore of the guest
+ *    core would flush both on every firing);
+ *  - no exits: the private core has no exit handler, so actions never re-enter the dispatch.
+ * The code still runs "on" the intercepting vCPU in the sense that matters: synchronously inside
+ * that vCPU's exit, with that vCPU's registers in GUEST_REGS and its context in R8.
+ *
+ * Private memory layout (identity-mapped, 4 KiB pages, built lazily):
+ *   0x1000 PML4, 0x2000 PDPT, 0x3000 PD, 0x4000.. page tables, SENTINEL (HLT) page,
+ *   GUEST_REGS page, stack with an unmapped guard page below, then code/buffer slots, each followed
+ *   by an unmapped guard page so running off the end faults instead of executing a neighbour.
+ * The code returns with `ret` to SENTINEL, whose HLT ends the run: RIP == SENTINEL + 1 is the one
+ * clean exit. Anything else (triple fault from an exception with no IDT, budget, a stray HLT) is
+ * reported and GUEST_REGS is discarded.
+ */
+import { HvdbgError } from '@hvdbg/protocol';
+import type { ActionError, CodeExecutor, Firing, MachineCode } from '../events/actions.js';
+import type { EventBuffer } from '../events/registry.js';
+import type { PhysicalMemory } from '../machine/memory.js';
+import { checkMachineCode } from './codeCheck.js';
+import { REG_RCX, REG_RDX, REG_RSP } from './vcpu.js';
+
+const REG_RAX = 0;
+const REG_R8 = 8;
+
+/** RUN_* codes of the CPU (cpu.ts) this module distinguishes. */
+export const RUN_BUDGET = 0;
+export const RUN_HLT = 2;
+
+/** What the private core must offer (the real Cpu does). */
+export interface PrivateCore {
+  readonly lo: Int32Array;
+  readonly hi: Int32Array;
+  halted: boolean;
+  readonly instructions: number;
+  run(maxInstructions: number): number;
+  setRip(v: bigint): void;
+  getRip(): bigint;
+  setRflags(v: bigint): void;
+  setCr(n: number, v: bigint): void;
+  getReg(r: number): bigint;
+  setReg(r: number, v: bigint): void;
+}
+
+/** The guest side: registers as Int32 halves when available (the real Cpu), else through BigInt. */
+interface GuestRegs {
+  readonly index: number;
+  getReg(r: number): bigint;
+  setReg(r: number, v: bigint): void;
+}
+
+export const PRIVATE_MEMORY_BYTES = 1024 * 1024 * 1024;
+const PML4 = 0x1000;
+const PDPT = 0x2000;
+const PD = 0x3000;
+const PT_BASE = 0x4000;
+const SENTINEL = 0x210000;
+const GUEST_REGS = 0x211000;
+const STACK_LOW = 0x213000; // 0x212000 stays unmapped: stack overflow faults
+const STACK_TOP = 0x21b000;
+const SLOTS_BASE = 0x400000;
+const PAGE = 0x1000;
+/** Instructions one custom-code or condition run may retire. */
+export const DEFAULT_CODE_BUDGET = 100_000;
+const SENTINEL_BIG = BigInt(SENTINEL);
+const RET_SLOT = STACK_TOP - 8;
+const TWO_32 = 4294967296;
+
+class Slot implements MachineCode, EventBuffer {
+  readonly addressBig: bigint;
+  constructor(
+    private readonly owner: CustomCodeRunner,
+    readonly address_: number,
+    readonly pages: number,
+    readonly size: number,
+  ) {
+    this.addressBig = BigInt(address_);
+  }
+  get address(): bigint {
+    return this.addressBig;
+  }
+  read(): Uint8Array {
+    return this.owner.memory.readBytes(this.address_, this.size);
+  }
+  release(): void {
+    this.owner.free(this);
+  }
+}
+
+export class CustomCodeRunner implements CodeExecutor {
+  readonly memory: PhysicalMemory;
+  private readonly core: PrivateCore;
+  private nextSlot = SLOTS_BASE;
+  private readonly freeSlots = new Map<number, number[]>();
+  private readonly tablesMapped = new Set<number>();
+
+  constructor(
+    makeMemory: (bytes: number) => PhysicalMemory,
+    makeCore: (memory: PhysicalMemory, ept: Uint8Array) => PrivateCore,
+    private readonly budget = DEFAULT_CODE_BUDGET,
+  ) {
+    this.memory = makeMemory(PRIVATE_MEMORY_BYTES);
+    const ept = new Uint8Array(PRIVATE_MEMORY_BYTES / PAGE);
+    this.core = makeCore(this.memory, ept);
+    const m = this.memory;
+    m.write32(PML4, PDPT | 3);
+    m.write32(PDPT, PD | 3);
+    this.map(SENTINEL, 1);
+    m.write8(SENTINEL, 0xf4); // HLT
+    this.map(GUEST_REGS, 1);
+    this.map(STACK_LOW, (STACK_TOP - STACK_LOW) / PAGE);
+    this.core.setCr(3, BigInt(PML4));
+  }
+
+  /** Registration check: size and a reachable ret. */
+  check(bytes: Uint8Array, limit: number): string | null {
+    return checkMachineCode(bytes, limit);
+  }
+
+  loadCode(bytes: Uint8Array): Slot {
+    const slot = this.alloc(bytes.length);
+    this.memory.writeBytes(slot.address_, bytes);
+    return slot;
+  }
+
+  allocBuffer(size: number): Slot {
+    const slot = this.alloc(size);
+    // A recycled slot must not leak a previous event's data.
+    this.memory.writeBytes(slot.address_, new Uint8Array(slot.pages * PAGE));
+    return slot;
+  }
+
+  runCode(code: MachineCode, f: Firing): ActionError | null {
+    const slot = code as Slot;
+    const guest = f.cpu as unknown as GuestRegs;
+    this.loadGuestRegs(guest);
+    const core = this.core;
+    const buffer = f.ev?.buffer as Slot | null | undefined;
+    setNumber(core, REG_RCX, buffer ? buffer.address_ : 0);
+    setNumber(core, REG_RDX, GUEST_REGS);
+    setNumber(core, REG_R8, f.context);
+    const err = this.call(slot);
+    if (err !== null) return err;
+    this.storeGuestRegs(guest);
+    return null;
+  }
+
+  runCondition(code: MachineCode, f: Firing): boolean | ActionError {
+    const guest = f.cpu as unknown as GuestRegs;
+    this.loadGuestRegs(guest);
+    const core = this.core;
+    setNumber(core, REG_RCX, GUEST_REGS);
+    setNumber(core, REG_RDX, f.context);
+    const err = this.call(code as Slot);
+    if (err !== null) return err;
+    // Writes through the pointer change the guest (SPEC §3.2).
+    this.storeGuestRegs(guest);
+    return (core.lo[REG_RAX]! | core.hi[REG_RAX]!) !== 0;
+  }
+
+  free(slot: Slot): void {
+    for (let p = 0; p < slot.pages; p++) this.unmapPage(slot.address_ + p * PAGE);
+    let list = this.freeSlots.get(slot.pages);
+    if (list === undefined) this.freeSlots.set(slot.pages, (list = []));
+    list.push(slot.address_);
+    this.core.setCr(3, BigInt(PML4)); // flush the private TLB
+  }
+
+  /** Calls the slot with a fresh stack whose top holds the sentinel return address. */
+  private call(slot: Slot): ActionError | null {
+    const core = this.core;
+    const m = this.memory;
+    m.write32(RET_SLOT, SENTINEL);
+    m.write32(RET_SLOT + 4, 0);
+    setNumber(core, REG_RSP, RET_SLOT);
+    core.setRflags(2n);
+    core.halted = false;
+    core.setRip(slot.addressBig);
+    const before = core.instructions;
+    const r = core.run(this.budget);
+    const rip = core.getRip();
+    if (r === RUN_HLT && rip === SENTINEL_BIG + 1n) return null;
+    core.halted = false;
+    if (r === RUN_BUDGET) {
+      return { code: 'E_CODE_RUNTIME', message: `did not return within ${this.budget} instructions` };
+    }
+    if (r === RUN_HLT) {
+      return { code: 'E_CODE_RUNTIME', message: `stopped at a HLT at 0x${rip.toString(16)} instead of returning` };
+    }
+    return {
+      code: 'E_CODE_RUNTIME',
+      message: `faulted after ${core.instructions - before} instructions near 0x${rip.toString(16)} (or did not end in ret)`,
+    };
+  }
+
+  private loadGuestRegs(g: GuestRegs): void {
+    const m = this.memory;
+    const fast = g as GuestRegs & { lo?: Int32Array; hi?: Int32Array };
+    if (fast.lo !== undefined && fast.hi !== undefined) {
+      for (let r = 0; r < 16; r++) {
+        m.write32(GUEST_REGS + r * 8, fast.lo[r]!);
+        m.write32(GUEST_REGS + r * 8 + 4, fast.hi[r]!);
+      }
+      return;
+    }
+    for (let r = 0; r < 16; r++) m.write64(GUEST_REGS + r * 8, BigInt.asUintN(64, g.getReg(r)));
+  }
+
+  /** Applies GUEST_REGS to the guest; only changed registers are written. */
+  private storeGuestRegs(g: GuestRegs): void {
+    const m = this.memory;
+    const fast = g as GuestRegs & { lo?: Int32Array; hi?: Int32Array };
+    for (let r = 0; r < 16; r++) {
+      const lo = m.read32(GUEST_REGS + r * 8) | 0;
+      const hi = m.read32(GUEST_REGS + r * 8 + 4) | 0;
+      if (fast.lo !== undefined && fast.hi !== undefined) {
+        if (fast.lo[r] === lo && fast.hi[r] === hi) continue;
+      }
+      const v = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+      if (fast.lo === undefined && BigInt.asUintN(64, g.getReg(r)) === v) continue;
+      g.setReg(r, v);
+    }
+  }
+
+  private alloc(size: number): Slot {
+    const pages = Math.max(1, Math.ceil(size / PAGE));
+    const reuse = this.freeSlots.get(pages);
+    let base: number;
+    if (reuse !== undefined && reuse.length > 0) {
+      base = reuse.pop()!;
+    } else {
+      base = this.nextSlot;
+      if (base + (pages + 1) * PAGE > PRIVATE_MEMORY_BYTES) {
+        throw new HvdbgError(
+          'E_CODE_INVALID',
+          'hypervisor memory for code and buffers is exhausted; clear some events',
+        );
+      }
+      this.nextSlot = base + (pages + 1) * PAGE; // +1: unmapped guard page
+    }
+    this.map(base, pages);
+    return new Slot(this, base, pages, size);
+  }
+
+  private map(base: number, pages: number): void {
+    const m = this.memory;
+    for (let p = 0; p < pages; p++) {
+      const va = base + p * PAGE;
+      const pdIndex = Math.floor(va / 0x200000);
+      const pt = PT_BASE + pdIndex * PAGE;
+      if (!this.tablesMapped.has(pdIndex)) {
+        m.write32(PD + pdIndex * 8, pt | 3);
+        this.tablesMapped.add(pdIndex);
+      }
+      m.write32(pt + ((va >>> 12) & 511) * 8, va | 3);
+    }
+  }
+
+  private unmapPage(va: number): void {
+    const pt = PT_BASE + Math.floor(va / 0x200000) * PAGE;
+    this.memory.write32(pt + ((va >>> 12) & 511) * 8, 0);
+  }
+}
+
+function setNumber(core: PrivateCore, r: number, v: number): void {
+  core.lo[r] = v | 0;
+  core.hi[r] = Math.floor(v / TWO_32) | 0;
+}

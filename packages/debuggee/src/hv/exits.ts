@@ -1,0 +1,451 @@
+/**
+ * The emulated hypervisor's VM-exit handler: installed on every vCPU, it turns exits into event
+ * firings with the dispatch of SPEC §2.4 (pre walk, short-circuit, emulate, post walk).
+ *
+ * - Cost when unhooked: `exitMask` bits are set only for reasons some enabled event (or breakpoint,
+ *   or the machine's own handler) needs, per vCPU, so the CPU never calls us for anything else.
+ * - Pre-stage breaks halt before the effect. The CPU then re-executes the instruction and calls us
+ *   again, so the walk's position (event, action, sc, matched post events) is parked per vCPU and
+ *   picked up when the same exit recurs at the same RIP; a changed RIP (the user moved it) drops it.
+ * - Post-stage breaks run the rest of the post walk, then halt after the instruction.
+ * - No re-entry: while an action runs, exits of that vCPU go straight to the machine.
+ * - The handler found on the CPU at install time (the machine's: hypercalls, devices) is chained:
+ *   it is the "emulate" step of reasons it wants, so `sc` skips it too.
+ */
+import {
+  EXIT_EMULATE,
+  EXIT_HALT,
+  EXIT_REASON_CPUID,
+  EXIT_REASON_CR_ACCESS,
+  EXIT_REASON_EPT_EXECUTE,
+  EXIT_REASON_EPT_VIOLATION,
+  EXIT_REASON_EXCEPTION_NMI,
+  EXIT_REASON_EXTERNAL_INTERRUPT,
+  EXIT_REASON_IO_INSTRUCTION,
+  EXIT_REASON_MODE_CHANGE,
+  EXIT_REASON_MONITOR_TRAP_FLAG,
+  EXIT_REASON_MSR_READ,
+  EXIT_REASON_MSR_WRITE,
+  EXIT_REASON_RDTSCP,
+  EXIT_REASON_SYSCALL,
+  EXIT_REASON_SYSRET,
+  EXIT_REASON_XSETBV,
+  EXIT_SKIP,
+  EXIT_WANT_POST,
+  EXIT_WANT_PRE,
+  type ExitHandler,
+  IO_DIRECTION_IN,
+} from '../cpu/exits.js';
+import { ACTIONS_DONE, type ActionRunner, Firing } from '../events/actions.js';
+import { type EventRegistry, KIND_CODE, MONITOR_EXECUTE, type RegisteredEvent } from '../events/registry.js';
+import type { BreakpointTable } from './breakpoints.js';
+import { ANY_FILTER } from './filters.js';
+import type { Awareness, HvCpu } from './vcpu.js';
+
+export interface HaltRequest {
+  vcpu: number;
+  reason: 'event' | 'breakpoint' | 'step';
+  eventId?: number;
+  stage?: 'pre' | 'post';
+  context?: bigint;
+}
+
+/** Decides, at each monitor-trap exit of a stepping vCPU, whether the step is over. */
+export type StepHook = (cpu: HvCpu) => boolean;
+
+const K = KIND_CODE;
+const TWO_32 = 4294967296;
+
+class CoreState {
+  readonly firing: Firing;
+  inAction = false;
+  prevHandler: ExitHandler<HvCpu> | null = null;
+  prevMask: Uint8Array;
+  stepHook: StepHook | null = null;
+  /** Events matched in the pre walk that want the post pass, with their contexts. */
+  readonly postEvents: RegisteredEvent[] = [];
+  readonly postContexts: number[] = [];
+  postCount = 0;
+  postReason = -1;
+  // Parked pre walk (after a pre-stage halt).
+  parked = false;
+  parkedReason = -1;
+  parkedRip = 0;
+  parkedList: readonly RegisteredEvent[] = [];
+  parkedEvent = 0;
+  parkedAction = 0;
+  parkedSc = false;
+  parkedBpDone = false;
+
+  constructor(cpu: HvCpu, mask: Uint8Array) {
+    this.firing = new Firing(cpu);
+    this.prevMask = mask;
+  }
+}
+
+export class Hypervisor implements ExitHandler<HvCpu> {
+  /** Set by the first break of a slice; the target consumes it when the slice ends. */
+  haltRequest: HaltRequest | null = null;
+  /** Debugger commands running: events are off (SPEC §2.4). */
+  suspended = false;
+  private readonly cores: CoreState[];
+
+  constructor(
+    private readonly cpus: readonly HvCpu[],
+    private readonly registry: EventRegistry,
+    private readonly actions: ActionRunner,
+    private readonly awareness: Awareness,
+    private readonly breakpoints: BreakpointTable,
+  ) {
+    this.cores = cpus.map((cpu) => new CoreState(cpu, new Uint8Array(cpu.exitMask)));
+  }
+
+  /** Take over every vCPU's exit handler, chaining the one already installed (the machine's). */
+  install(): void {
+    for (const cpu of this.cpus) {
+      const st = this.cores[cpu.index]!;
+      if (cpu.exitHandler !== this) {
+        st.prevHandler = cpu.exitHandler as ExitHandler<HvCpu> | null;
+        st.prevMask = new Uint8Array(cpu.exitMask);
+      }
+      cpu.exitHandler = this as ExitHandler<HvCpu>;
+    }
+    this.sync();
+  }
+
+  firing(vcpu: number): Firing {
+    return this.cores[vcpu]!.firing;
+  }
+
+  /** Install a step hook on a vCPU (null to stop stepping); MTF follows. */
+  setStepHook(vcpu: number, hook: StepHook | null): void {
+    this.cores[vcpu]!.stepHook = hook;
+    this.sync();
+  }
+
+  /** Forget a parked walk (the user changed state so that the instruction is not re-executed). */
+  dropParked(vcpu: number): void {
+    this.cores[vcpu]!.parked = false;
+  }
+
+  /** Recompute exit masks and MTF from the registered events, breakpoints and step hooks. */
+  sync(): void {
+    const events = this.registry.all();
+    const anyBp = this.breakpoints.list.some((b) => b.enabled);
+    for (const cpu of this.cpus) {
+      const st = this.cores[cpu.index]!;
+      const mask = cpu.exitMask;
+      mask.set(st.prevMask);
+      let trace = false;
+      for (const ev of events) {
+        if (!ev.enabled || (ev.core !== ANY_FILTER && ev.core !== cpu.index)) continue;
+        const bits = EXIT_WANT_PRE | (ev.post ? EXIT_WANT_POST : 0);
+        for (const r of ev.reasons) mask[r]! |= bits;
+        if (ev.code === K.trace) trace = true;
+      }
+      if (anyBp) mask[EXIT_REASON_EPT_EXECUTE]! |= EXIT_WANT_PRE;
+      const mtf = trace || st.stepHook !== null;
+      if (mtf) mask[EXIT_REASON_MONITOR_TRAP_FLAG]! |= EXIT_WANT_PRE;
+      cpu.mtf = mtf;
+    }
+  }
+
+  pre(cpu: HvCpu, reason: number, qual: number): number {
+    const st = this.cores[cpu.index]!;
+    if (st.inAction || this.suspended) return this.chainPre(st, cpu, reason, qual);
+    const rip = ripOf(cpu);
+    let list = this.registry.byReason[reason]!;
+    let start = 0;
+    let startAction = 0;
+    let sc = false;
+    let bpDone = false;
+    if (st.parked) {
+      st.parked = false;
+      if (st.parkedReason === reason && st.parkedRip === rip) {
+        list = st.parkedList;
+        start = st.parkedEvent;
+        startAction = st.parkedAction;
+        sc = st.parkedSc;
+        bpDone = st.parkedBpDone;
+      } else {
+        st.postCount = 0;
+      }
+    } else {
+      st.postCount = 0;
+    }
+    if (reason === EXIT_REASON_EPT_EXECUTE && !bpDone && this.breakpoints.list.length > 0) {
+      if (this.breakpointHit(cpu)) {
+        this.park(st, reason, rip, list, 0, 0, false, true);
+        this.haltRequest ??= { vcpu: cpu.index, reason: 'breakpoint' };
+        return EXIT_HALT;
+      }
+    }
+    if (reason === EXIT_REASON_MONITOR_TRAP_FLAG && start === 0 && startAction === 0) {
+      // Trace events first, then the debugger's own stepping.
+      const r = this.walkPre(st, cpu, reason, qual, rip, list, 0, 0, false);
+      if (r === EXIT_HALT) return r;
+      if (st.stepHook?.(cpu)) {
+        this.haltRequest ??= { vcpu: cpu.index, reason: 'step' };
+        return EXIT_HALT;
+      }
+      return EXIT_EMULATE;
+    }
+    const r = this.walkPre(st, cpu, reason, qual, rip, list, start, startAction, sc);
+    if (r !== EXIT_EMULATE) return r;
+    return this.chainPre(st, cpu, reason, qual);
+  }
+
+  post(cpu: HvCpu, reason: number, qual: number): number {
+    const st = this.cores[cpu.index]!;
+    if (st.inAction || this.suspended || st.postReason !== reason || st.postCount === 0) {
+      return this.chainPost(st, cpu, reason, qual);
+    }
+    const n = st.postCount;
+    st.postCount = 0;
+    st.postReason = -1;
+    const f = st.firing;
+    f.breakRequested = false;
+    let haltEvent: RegisteredEvent | null = null;
+    let haltContext = 0;
+    for (let i = 0; i < n; i++) {
+      const ev = st.postEvents[i]!;
+      if (!ev.enabled) continue; // cleared or disabled by an earlier action
+      f.ev = ev;
+      f.stage = 1;
+      f.context = st.postContexts[i]!;
+      f.sc = false;
+      st.inAction = true;
+      if (this.actions.condition(f)) {
+        ev.hits++;
+        this.actions.run(f, 0, false);
+      }
+      st.inAction = false;
+      if (f.breakRequested && haltEvent === null) {
+        haltEvent = ev;
+        haltContext = f.context;
+      }
+    }
+    st.postEvents.fill(null as unknown as RegisteredEvent, 0, n);
+    const chained = this.chainPost(st, cpu, reason, qual);
+    if (haltEvent !== null) {
+      this.haltRequest ??= {
+        vcpu: cpu.index,
+        reason: 'event',
+        eventId: haltEvent.id,
+        stage: 'post',
+        context: BigInt(haltContext),
+      };
+      return EXIT_HALT;
+    }
+    return chained;
+  }
+
+  /** The pre walk of SPEC §2.4. Returns EXIT_EMULATE, EXIT_SKIP or EXIT_HALT. */
+  private walkPre(
+    st: CoreState,
+    cpu: HvCpu,
+    reason: number,
+    qual: number,
+    rip: number,
+    list: readonly RegisteredEvent[],
+    start: number,
+    startAction: number,
+    sc: boolean,
+  ): number {
+    const f = st.firing;
+    const base = contextOf(cpu, reason, qual);
+    for (let i = start; i < list.length; i++) {
+      const ev = list[i]!;
+      const resuming = i === start && startAction > 0;
+      if (!resuming) {
+        if (!ev.enabled) continue;
+        if (ev.core !== ANY_FILTER && ev.core !== cpu.index) continue;
+        const ctx = matchContext(ev, cpu, reason, qual, base);
+        if (Number.isNaN(ctx)) continue; // NO_MATCH
+        if (ev.pid !== ANY_FILTER && this.awareness.pid(cpu.index) !== ev.pid) continue;
+        f.context = ctx;
+        if (ev.post) {
+          st.postEvents[st.postCount] = ev;
+          st.postContexts[st.postCount] = ctx;
+          st.postCount++;
+          st.postReason = reason;
+        }
+        if (!ev.pre) continue;
+        f.ev = ev;
+        f.stage = 0;
+        f.breakRequested = false;
+        st.inAction = true;
+        const pass = this.actions.condition(f);
+        st.inAction = false;
+        if (!pass) continue;
+        ev.hits++;
+        f.sc = ev.sc;
+      } else {
+        if (ev.cleared) continue;
+        f.ev = ev;
+        f.stage = 0;
+        f.breakRequested = false;
+        f.context = matchContext(ev, cpu, reason, qual, base);
+        f.sc = sc;
+      }
+      st.inAction = true;
+      const next = this.actions.run(f, resuming ? startAction : 0, true);
+      st.inAction = false;
+      sc = f.sc;
+      if (next !== ACTIONS_DONE) {
+        // A break before the effect: park here; the walk resumes when the CPU re-executes.
+        if (next < ev.actions.length) this.park(st, reason, rip, list, i, next, sc, true);
+        else this.park(st, reason, rip, list, i + 1, 0, sc, true);
+        this.haltRequest ??= {
+          vcpu: cpu.index,
+          reason: 'event',
+          eventId: ev.id,
+          stage: 'pre',
+          context: BigInt(f.context),
+        };
+        return EXIT_HALT;
+      }
+    }
+    if (sc) {
+      st.postCount = 0;
+      return EXIT_SKIP;
+    }
+    return EXIT_EMULATE;
+  }
+
+  private park(
+    st: CoreState,
+    reason: number,
+    rip: number,
+    list: readonly RegisteredEvent[],
+    event: number,
+    action: number,
+    sc: boolean,
+    bpDone: boolean,
+  ): void {
+    st.parked = true;
+    st.parkedReason = reason;
+    st.parkedRip = rip;
+    st.parkedList = list;
+    st.parkedEvent = event;
+    st.parkedAction = action;
+    st.parkedSc = sc;
+    st.parkedBpDone = bpDone;
+  }
+
+  private breakpointHit(cpu: HvCpu): boolean {
+    const addr = cpu.exitLinear;
+    for (const bp of this.breakpoints.list) {
+      if (!bp.enabled || bp.address !== addr) continue;
+      if (bp.core !== ANY_FILTER && bp.core !== cpu.index) continue;
+      if (bp.pid !== ANY_FILTER && this.awareness.pid(cpu.index) !== bp.pid) continue;
+      if (bp.tid !== ANY_FILTER && this.awareness.tid(cpu.index) !== bp.tid) continue;
+      bp.hits++;
+      return true;
+    }
+    return false;
+  }
+
+  private chainPre(st: CoreState, cpu: HvCpu, reason: number, qual: number): number {
+    const prev = st.prevHandler;
+    if (prev !== null && (st.prevMask[reason]! & EXIT_WANT_PRE) !== 0) return prev.pre(cpu, reason, qual);
+    return EXIT_EMULATE;
+  }
+
+  private chainPost(st: CoreState, cpu: HvCpu, reason: number, qual: number): number {
+    const prev = st.prevHandler;
+    if (prev !== null && (st.prevMask[reason]! & EXIT_WANT_POST) !== 0) return prev.post(cpu, reason, qual);
+    return EXIT_EMULATE;
+  }
+}
+
+const NO_MATCH = Number.NaN;
+
+/** RIP as a canonical signed number (the CPU keeps it that way; the fake cores in tests too). */
+function ripOf(cpu: HvCpu): number {
+  const c = cpu as HvCpu & { rip?: number };
+  return typeof c.rip === 'number' ? c.rip : Number(BigInt.asIntN(64, cpu.getRip()));
+}
+
+/** Register as a number: exact for values below 2^53 (all parameters are). */
+function regOf(cpu: HvCpu, r: number): number {
+  const c = cpu as HvCpu & { lo?: Int32Array; hi?: Int32Array };
+  if (c.lo !== undefined && c.hi !== undefined) return (c.hi[r]! >>> 0) * TWO_32 + (c.lo[r]! >>> 0);
+  return Number(BigInt.asUintN(64, cpu.getReg(r)));
+}
+
+function reg32(cpu: HvCpu, r: number): number {
+  const c = cpu as HvCpu & { lo?: Int32Array };
+  if (c.lo !== undefined) return c.lo[r]! >>> 0;
+  return Number(BigInt.asUintN(32, cpu.getReg(r)));
+}
+
+/** The `$context` value of SPEC §2.1 that depends only on the exit (per-event ones are refined in matchContext). */
+function contextOf(cpu: HvCpu, reason: number, qual: number): number {
+  switch (reason) {
+    case EXIT_REASON_SYSCALL:
+      return regOf(cpu, 0);
+    case EXIT_REASON_SYSRET:
+      return ripOf(cpu);
+    case EXIT_REASON_CPUID:
+      return reg32(cpu, 0);
+    case EXIT_REASON_MSR_READ:
+    case EXIT_REASON_MSR_WRITE:
+    case EXIT_REASON_XSETBV:
+      return reg32(cpu, 1);
+    case EXIT_REASON_RDTSCP:
+      return 1;
+    case EXIT_REASON_IO_INSTRUCTION:
+      return qual & 0xffff;
+    case EXIT_REASON_EXCEPTION_NMI:
+    case EXIT_REASON_EXTERNAL_INTERRUPT:
+      return qual & 0xff;
+    case EXIT_REASON_CR_ACCESS:
+      return qual & 0xf;
+    case EXIT_REASON_MODE_CHANGE:
+      return qual;
+    default:
+      return 0;
+  }
+}
+
+/** Parameter / filter match of one event against one exit; returns the firing's context or NO_MATCH. */
+function matchContext(ev: RegisteredEvent, cpu: HvCpu, reason: number, qual: number, base: number): number {
+  switch (ev.code) {
+    case K.ioin:
+    case K.ioout: {
+      const dirIn = ((qual >>> 24) & 1) === IO_DIRECTION_IN;
+      if (dirIn !== (ev.code === K.ioin)) return NO_MATCH;
+      return ev.param === ANY_FILTER || ev.param === base ? base : NO_MATCH;
+    }
+    case K.crwrite: {
+      if (((qual >>> 4) & 1) !== 0 || (qual & 0xf) !== ev.param) return NO_MATCH;
+      const old = cpu.getCr(ev.param);
+      return ((old ^ cpu.exitValue) & ev.mask) !== 0n ? base : NO_MATCH;
+    }
+    case K.epthook:
+      return cpu.exitLinear === ev.param ? ev.param : NO_MATCH;
+    case K.epthook2:
+      return cpu.exitAddress === ev.physical ? ev.param : NO_MATCH;
+    case K.monitor: {
+      const access =
+        reason === EXIT_REASON_EPT_VIOLATION ? qual & 3 : reason === EXIT_REASON_EPT_EXECUTE ? MONITOR_EXECUTE : 0;
+      if ((access & ev.access) === 0) return NO_MATCH;
+      const addr = ev.physicalSpace ? cpu.exitAddress : cpu.exitLinear;
+      const size = reason === EXIT_REASON_EPT_VIOLATION ? Math.max(1, cpu.exitSize) : 1;
+      return addr <= ev.rangeEnd && addr + size - 1 >= ev.rangeStart ? addr : NO_MATCH;
+    }
+    case K.mode:
+      return ev.param === ANY_FILTER || ev.param === qual ? qual : NO_MATCH;
+    case K.trace:
+      return ev.param;
+    case K.tsc:
+    case K.pmc:
+    case K.vmcall:
+    case K.dr:
+    case K.sysret:
+      return base;
+    default:
+      return ev.param === ANY_FILTER || ev.param === base ? base : NO_MATCH;
+  }
+}
