@@ -43,6 +43,8 @@ export interface DaemonConfig {
   gdb: HostPort | undefined;
   /** Start with every vCPU halted (reason 'startup'), waiting for a controller. */
   halted: boolean;
+  /** Extra names clients may use in the Host header (e.g. a container's service name). */
+  allowHosts: string[];
 }
 
 /** Default daemon port; clients use it when none is given. */
@@ -73,6 +75,8 @@ export const DEFAULTS: DaemonConfig = {
   gdb: undefined,
   // The guest boots and runs at once.
   halted: false,
+  // Loopback names, the bound address and (wildcard binds) interface addresses are always allowed.
+  allowHosts: [],
 };
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -144,6 +148,11 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .option('local', { type: 'boolean', describe: 'local mode: breaking is refused' })
     .option('gdb', { type: 'string', describe: 'also serve the GDB remote protocol on host:port' })
     .option('halted', { type: 'boolean', describe: 'start with the guest halted' })
+    .option('allow-host', {
+      type: 'string',
+      array: true,
+      describe: 'another name clients may reach the daemon by (Host header), e.g. a service name',
+    })
     .fail((message, err) => {
       throw err instanceof HvdbgError ? err : new HvdbgError('E_CONFIG', message ?? String(err));
     })
@@ -180,6 +189,11 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     if (!isLoopbackHost(config.gdb.host)) throw configError('gdb', 'the gdb port has no authentication: loopback only');
   }
   if (parsed.halted !== undefined) config.halted = parsed.halted;
+  const allow = [...(parsed['allow-host'] ?? []), ...(env.HVDBG_ALLOW_HOSTS ?? '').split(',')];
+  config.allowHosts = allow.map((h) => h.trim()).filter((h) => h !== '');
+  for (const h of config.allowHosts) {
+    if (!/^[A-Za-z0-9.:_-]+$/.test(h)) throw configError('allow-host', `'${h}' is not a host name`);
+  }
   validateExposure(config);
   return { kind: 'run', config };
 }

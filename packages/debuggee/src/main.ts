@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+/**
+ * `hvdbg-debuggee`: the composition root. Reads the configuration, builds the target and the
+ * server by hand, prints the bound address as one JSON line on stdout (`{"listening":…}`, for the
+ * client and the tests to find a random port), and shuts down cleanly on SIGINT/SIGTERM: clients
+ * get `sessionClosed`, the guest is stopped, the exit code is 0.
+ */
+import { HvdbgError, type Mode } from '@hvdbg/protocol';
+import type { Logger } from 'pino';
+import { type DaemonConfig, readConfig } from './config.js';
+import { createLogger } from './log.js';
+import { DebuggeeServer } from './server/server.js';
+import type { DebugTarget } from './target.js';
+
+/** Exit codes: 0 clean, 1 failure at run time, 2 bad configuration or guest image. */
+const EXIT_OK = 0;
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+/** A graceful shutdown that hangs (a stuck peer, a wedged target) must not keep the process up. */
+const SHUTDOWN_DEADLINE_MS = 5000;
+
+/** The constructor main expects from ./debuggee.js: the machine + hypervisor behind DebugTarget. */
+interface TargetOptions {
+  /** Guest ELF; undefined = the built-in kernel. */
+  guestPath: string | undefined;
+  vcpus: number;
+  memoryBytes: bigint;
+  workload: DaemonConfig['workload'];
+  lossless: boolean;
+  mode: Mode;
+  /** Start halted (reason 'startup'). */
+  halted: boolean;
+  log: Logger;
+}
+
+type TargetModule = { Debuggee: new (options: TargetOptions) => DebugTarget };
+
+/** The one place the real target is named. */
+async function createTarget(config: DaemonConfig, log: Logger): Promise<DebugTarget> {
+  // Resolved at run time so this file does not pin the target module's exact export shape.
+  const specifier = './debuggee.js';
+  const { Debuggee } = (await import(specifier)) as TargetModule;
+  return new Debuggee({
+    guestPath: config.guest,
+    vcpus: config.vcpus,
+    memoryBytes: config.memoryBytes,
+    workload: config.workload,
+    lossless: config.lossless,
+    mode: config.local ? 'local' : 'remote',
+    halted: config.halted,
+    log: log.child({ component: 'target' }),
+  });
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let config: DaemonConfig;
+  try {
+    const result = readConfig(argv);
+    if (result.kind === 'exit') return EXIT_OK;
+    config = result.config;
+  } catch (err) {
+    return reportStartupError(err);
+  }
+
+  const log = createLogger(config.logLevel);
+  let server: DebuggeeServer;
+  try {
+    const target = await createTarget(config, log);
+    server = new DebuggeeServer(target, {
+      host: config.listen.host,
+      port: config.listen.port,
+      token: config.token,
+      mode: target.mode,
+      onControllerLoss: config.onControllerLoss,
+      allowedHosts: config.allowHosts,
+      log,
+    });
+    const bound = await server.listen();
+    process.stdout.write(`${JSON.stringify({ listening: { host: bound.host, port: bound.port } })}\n`);
+  } catch (err) {
+    if (!(err instanceof HvdbgError)) log.fatal({ err }, 'startup failed');
+    return reportStartupError(err);
+  }
+  if (config.gdb !== undefined) {
+    log.warn({ gdb: config.gdb }, 'the gdb remote-protocol stub is not part of this build; --gdb ignored');
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (reason: string, code: number) => {
+      if (stopping) return;
+      stopping = true;
+      setTimeout(() => {
+        log.error('shutdown deadline passed; exiting');
+        resolve(EXIT_FAILURE);
+      }, SHUTDOWN_DEADLINE_MS).unref();
+      server.close(reason).then(
+        () => resolve(code),
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          resolve(EXIT_FAILURE);
+        },
+      );
+    };
+    process.once('SIGINT', () => stop('daemon interrupted (SIGINT)', EXIT_OK));
+    process.once('SIGTERM', () => stop('daemon terminated (SIGTERM)', EXIT_OK));
+    // A bug that escaped every handler: state is suspect, so tell the clients and leave.
+    process.on('uncaughtException', (err) => {
+      log.fatal({ err }, 'uncaught exception');
+      stop('daemon internal error', EXIT_FAILURE);
+    });
+  });
+}
+
+function reportStartupError(err: unknown): number {
+  if (err instanceof HvdbgError) {
+    process.stderr.write(`hvdbg-debuggee: ${err.code}: ${err.message}\n`);
+    return err.code === 'E_CONFIG' || err.code === 'E_BAD_IMAGE' ? EXIT_USAGE : EXIT_FAILURE;
+  }
+  process.stderr.write(`hvdbg-debuggee: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return EXIT_FAILURE;
+}
+
+process.exitCode = await main(process.argv.slice(2));
+// Sockets and timers are closed by now; anything left (a stuck handle) must not keep us alive.
+setTimeout(() => process.exit(), 200).unref();
