@@ -9,9 +9,9 @@ import {
   decodeServerMessage,
   type ErrorBody,
   encodeMessage,
+  frameBytes,
   type HaltInfo,
   HvdbgError,
-  LIMITS,
   type LogRecord,
   type Notification,
   PROTOCOL_VERSION,
@@ -20,7 +20,9 @@ import {
   type RequestResults,
   type Role,
   type ServerMessage,
+  validateResult,
   type WelcomeMessage,
+  WS_OPTIONS,
 } from '@hvdbg/protocol';
 import WebSocket from 'ws';
 
@@ -58,6 +60,7 @@ export interface RequestOptions {
 }
 
 interface Pending {
+  op: RequestOp;
   resolve: (value: unknown) => void;
   reject: (err: HvdbgError) => void;
   timer: NodeJS.Timeout;
@@ -92,7 +95,7 @@ export class DebuggerClient extends EventEmitter<ClientEvents> {
   connect(target: string, options: ConnectOptions = {}): Promise<WelcomeMessage> {
     if (this.ws !== undefined) return Promise.reject(new HvdbgError('E_BAD_PARAMETER', 'already connected'));
     const url = toWebSocketUrl(target);
-    const ws = new WebSocket(url, { maxPayload: LIMITS.maxFrameBytes, perMessageDeflate: false });
+    const ws = new WebSocket(url, WS_OPTIONS);
     this.ws = ws;
     this.closed = false;
     return new Promise<WelcomeMessage>((resolve, reject) => {
@@ -163,7 +166,7 @@ export class DebuggerClient extends EventEmitter<ClientEvents> {
         this.pending.delete(id);
         reject(new HvdbgError('E_TIMEOUT', `${op} got no response in time`));
       }, options.timeoutMs ?? 30_000);
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.pending.set(id, { op, resolve: resolve as (v: unknown) => void, reject, timer });
       try {
         ws.send(encodeMessage({ t: 'req', id, op, args }));
       } catch (err) {
@@ -195,13 +198,7 @@ export class DebuggerClient extends EventEmitter<ClientEvents> {
 
   private decode(data: WebSocket.RawData, isBinary: boolean): ServerMessage | undefined {
     try {
-      if (!isBinary) throw new HvdbgError('E_BAD_MESSAGE', 'text frame from the daemon');
-      const bytes = Array.isArray(data)
-        ? new Uint8Array(Buffer.concat(data))
-        : data instanceof ArrayBuffer
-          ? new Uint8Array(data)
-          : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      return decodeServerMessage(bytes);
+      return decodeServerMessage(frameBytes(data, isBinary));
     } catch (err) {
       const error = err instanceof HvdbgError ? err : new HvdbgError('E_BAD_MESSAGE', String(err));
       this.emit('protocolError', error);
@@ -216,8 +213,16 @@ export class DebuggerClient extends EventEmitter<ClientEvents> {
         if (pending === undefined) return;
         this.pending.delete(message.id);
         clearTimeout(pending.timer);
-        if (message.ok) pending.resolve(message.result);
-        else pending.reject(HvdbgError.fromBody(message.error as ErrorBody));
+        if (message.ok) {
+          // Results are shaped per op, so they are validated here where the op is known.
+          try {
+            pending.resolve(validateResult(pending.op, message.result));
+          } catch (err) {
+            const error = err instanceof HvdbgError ? err : new HvdbgError('E_BAD_MESSAGE', String(err));
+            this.emit('protocolError', error);
+            pending.reject(error);
+          }
+        } else pending.reject(HvdbgError.fromBody(message.error as ErrorBody));
         return;
       }
       case 'halted': {

@@ -226,6 +226,6 @@ async function evalNode(node: Node, env: ExprEnv): Promise<bigint> {
 }
 
 /** Parses and evaluates `source` against `env`. */
-export function evaluate(source: string, env: ExprEnv): Promise<bigint> {
+export async function evaluate(source: string, env: ExprEnv): Promise<bigint> {
   return evalNode(parseExpression(source), env);
 }
