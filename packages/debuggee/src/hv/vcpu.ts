@@ -31,6 +31,21 @@ export interface HvCpu {
   writeVirtual(linear: bigint, bytes: Uint8Array): boolean;
 }
 
+/** The debugger's and scripts' view of a vCPU: everything the register and memory requests need. */
+export interface DebugCpu extends HvCpu {
+  halted: boolean;
+  tscOffset: bigint;
+  getSegment(i: number): { selector: number; base: bigint; limit: number; attributes: number };
+  setSegmentSelector(i: number, selector: number): void;
+  getDescriptorTable(which: 'gdtr' | 'idtr'): { base: bigint; limit: number };
+  getDr(n: number): bigint;
+  setDr(n: number, v: bigint): void;
+  getMsr(index: number): bigint;
+  setMsr(index: number, v: bigint): void;
+  injectException(vector: number, errorCode?: number): void;
+  walk(linear: bigint): { physical: number; entries: bigint[] } | null;
+}
+
 export const REG_RAX = 0;
 export const REG_RCX = 1;
 export const REG_RDX = 2;
