@@ -75,10 +75,13 @@ export function u64Value(v: unknown, where: string): bigint {
   return n;
 }
 
+// The field readers below build their error path only when they fail: a log batch runs them
+// tens of thousands of times per frame.
+
 export function u32(o: Obj, key: string, where: string): number {
-  const v = get(o, key);
-  if (v === undefined) missing(where, key, 'an unsigned 32-bit integer');
-  return u32Value(v, `${where}.${key}`);
+  const n = toU32(get(o, key));
+  if (n === undefined) missing(where, key, 'an unsigned 32-bit integer');
+  return n;
 }
 
 export function optU32(o: Obj, key: string, where: string): number | undefined {
@@ -94,9 +97,9 @@ export function u32In(o: Obj, key: string, where: string, min: number, max: numb
 }
 
 export function u64(o: Obj, key: string, where: string): bigint {
-  const v = get(o, key);
-  if (v === undefined) missing(where, key, 'an unsigned 64-bit integer');
-  return u64Value(v, `${where}.${key}`);
+  const n = toU64(get(o, key));
+  if (n === undefined) missing(where, key, 'an unsigned 64-bit integer');
+  return n;
 }
 
 export function optU64(o: Obj, key: string, where: string): bigint | undefined {
@@ -113,19 +116,22 @@ export function optBool(o: Obj, key: string, where: string): boolean | undefined
   return get(o, key) === undefined ? undefined : bool(o, key, where);
 }
 
+function tooLong(v: string, maxBytes: number): boolean {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit, so short strings need no byte count at all.
+  return v.length * 3 > maxBytes && Buffer.byteLength(v, 'utf8') > maxBytes;
+}
+
 export function strValue(v: unknown, where: string, maxBytes: number = LIMITS.maxStringBytes): string {
   if (typeof v !== 'string') fail('E_BAD_MESSAGE', where, 'expected a string');
-  // UTF-8 takes at most 3 bytes per UTF-16 unit, so short strings need no byte count at all.
-  if (v.length * 3 > maxBytes && Buffer.byteLength(v, 'utf8') > maxBytes) {
-    fail('E_TOO_LARGE', where, `longer than ${maxBytes} bytes`);
-  }
+  if (tooLong(v, maxBytes)) fail('E_TOO_LARGE', where, `longer than ${maxBytes} bytes`);
   return v;
 }
 
-export function str(o: Obj, key: string, where: string, maxBytes?: number): string {
+export function str(o: Obj, key: string, where: string, maxBytes: number = LIMITS.maxStringBytes): string {
   const v = get(o, key);
-  if (v === undefined) missing(where, key, 'a string');
-  return strValue(v, `${where}.${key}`, maxBytes);
+  if (typeof v !== 'string') missing(where, key, 'a string');
+  if (tooLong(v, maxBytes)) fail('E_TOO_LARGE', `${where}.${key}`, `longer than ${maxBytes} bytes`);
+  return v;
 }
 
 export function optStr(o: Obj, key: string, where: string, maxBytes?: number): string | undefined {
@@ -177,8 +183,17 @@ export function list<T>(
   const v = get(o, key);
   if (!Array.isArray(v)) missing(where, key, 'a list');
   if (v.length > max) fail('E_TOO_LARGE', `${where}.${key}`, `more than ${max} items`);
+  // Items share one path; the failing item's index is written into the message afterwards.
+  const itemWhere = `${where}.${key}[]`;
   const out = new Array<T>(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = item(v[i], `${where}.${key}[${i}]`);
+  for (let i = 0; i < v.length; i++) {
+    try {
+      out[i] = item(v[i], itemWhere);
+    } catch (e) {
+      if (!(e instanceof HvdbgError)) throw e;
+      throw new HvdbgError(e.code, e.message.replace(itemWhere, `${where}.${key}[${i}]`), e.data);
+    }
+  }
   return out;
 }
 

@@ -84,9 +84,13 @@ function hello(o: Obj): HelloMessage {
       clientName: str(o, 'clientName', 'hello'),
     });
   } catch (e) {
-    const v = get(o, 'protocolVersion');
-    if (typeof v === 'number' && Number.isInteger(v)) withData(e, { protocolVersion: v });
-    throw e;
+    let protocolVersion: number | undefined;
+    try {
+      protocolVersion = u32(o, 'protocolVersion', 'hello');
+    } catch {
+      throw e; // not even the version is readable: nothing to add
+    }
+    withData(e, { protocolVersion });
   }
 }
 
