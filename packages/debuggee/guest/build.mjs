@@ -5,13 +5,16 @@
  * the committed file.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const guest = dirname(fileURLToPath(import.meta.url));
-const out = process.argv[2] ?? join(guest, 'hvdbg-kernel.elf');
-const build = join(guest, 'build');
+const out = resolve(process.argv[2] ?? join(guest, 'hvdbg-kernel.elf'));
+// Objects go to a private directory so concurrent builds never collide; ld runs there with bare
+// object names, which the linker script's u_*.o pattern matches.
+const build = mkdtempSync(join(tmpdir(), 'hvdbg-guest-'));
 
 const common = [
   '-std=gnu11',
@@ -48,14 +51,21 @@ function gcc(flags, src, obj, extra = []) {
     cwd: guest,
     stdio: 'inherit',
   });
-  return join(build, obj);
+  return obj;
 }
 
-rmSync(build, { recursive: true, force: true });
-mkdirSync(build, { recursive: true });
 const objects = [];
 for (const src of [...sorted('kernel', '.S'), ...sorted('kernel', '.c')]) {
-  objects.push(gcc(kernelFlags, src, `k_${src.split('/').pop().replace(/\.[cS]$/, '')}.o`));
+  objects.push(
+    gcc(
+      kernelFlags,
+      src,
+      `k_${src
+        .split('/')
+        .pop()
+        .replace(/\.[cS]$/, '')}.o`,
+    ),
+  );
 }
 objects.push(gcc(kernelFlags, 'include/format.c', 'k_format.o', ['-DFORMAT_NAME=vformat']));
 for (const src of sorted('user', '.c')) {
@@ -64,10 +74,10 @@ for (const src of sorted('user', '.c')) {
 objects.push(gcc(userFlags, 'include/format.c', 'u_format.o', ['-DFORMAT_NAME=uformat']));
 
 mkdirSync(dirname(out), { recursive: true });
-execFileSync(
-  'ld',
-  ['-nostdlib', '-static', '--build-id=none', '-z', 'max-page-size=4096', '-z', 'noexecstack', '-T', 'kernel.ld', '-o', out, ...objects.map((o) => o.slice(guest.length + 1))],
-  { cwd: guest, stdio: 'inherit' },
-);
+const ldFlags = ['-nostdlib', '-static', '--build-id=none', '-z', 'max-page-size=4096', '-z', 'noexecstack'];
+execFileSync('ld', [...ldFlags, '-T', join(guest, 'kernel.ld'), '-o', out, ...objects], {
+  cwd: build,
+  stdio: 'inherit',
+});
 rmSync(build, { recursive: true, force: true });
 console.log(`built ${out}`);
