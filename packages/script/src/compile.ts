@@ -1,0 +1,598 @@
+/**
+ * Compiler: syntax tree → bytecode buffer (format in bytecode.ts). Also the second half of the
+ * client's checks: names, arity, `void` values and printf formats are errors here, with positions.
+ *
+ * Value typing is deliberately light (SPEC §4.4): untyped values (literals, registers, built-ins) are
+ * wrapping u64 that compare signed; declared variables keep their C width and signedness (stores
+ * truncate and extend them); undeclared variables are `unsigned long long` and compare unsigned.
+ */
+import type { AssignOp, BinaryOp, Expr, FunctionDecl, Pos, Program, ScalarType, Stmt } from './ast.js';
+import { U64 } from './ast.js';
+import { BUILTIN_IDS, BUILTINS } from './builtins.js';
+import {
+  FLAG_EXPRESSION,
+  HEADER_BYTES,
+  MAGIC,
+  MAX_STRING_BYTES,
+  OPCODES,
+  OPERAND_BYTES,
+  Op,
+  STRING_ASCII,
+  STRING_WIDE,
+  VERSION,
+} from './bytecode.js';
+import { ScriptSyntaxError } from './errors.js';
+import { argumentCount, isFormatError, parseFormat } from './format.js';
+import { type ParseOptions, parse } from './parser.js';
+
+/** Most globals one script may name; the VM holds at most this many in all (SPEC §4.9). */
+export const MAX_GLOBALS = 512;
+/** A frame (locals + operand stack) must fit the 256-slot stack. */
+const MAX_LOCALS = 200;
+
+export type CompileOptions = ParseOptions;
+
+/** Compile script source to a bytecode buffer; throws ScriptSyntaxError. */
+export function compileScript(source: string, options: CompileOptions = {}): Uint8Array {
+  const program = parse(source, options);
+  return new Compiler(program).compile(options.mode !== undefined && options.mode !== 'statements');
+}
+
+/** Static type of an expression: a declared C type, or null for untyped u64. */
+type VType = ScalarType | null;
+
+interface Local {
+  slot: number;
+  type: ScalarType;
+}
+
+interface FunctionState {
+  locals: Map<string, Local>;
+  count: number;
+  breaks: number[][];
+  continues: number[][];
+}
+
+const ARITH: Record<string, Op> = {
+  '+': Op.ADD,
+  '-': Op.SUB,
+  '*': Op.MUL,
+  '&': Op.AND,
+  '|': Op.OR,
+  '^': Op.XOR,
+  '<<': Op.SHL,
+};
+
+function fail(reason: string, at: Pos): never {
+  throw new ScriptSyntaxError(reason, at.line, at.column);
+}
+
+class Compiler {
+  private readonly code: number[] = [];
+  private readonly constants: bigint[] = [];
+  private readonly constantIndex = new Map<bigint, number>();
+  private readonly strings: { wide: boolean; bytes: Uint8Array }[] = [];
+  private readonly stringIndex = new Map<string, number>();
+  private readonly globals: string[] = [];
+  private readonly globalIndex = new Map<string, number>();
+  private readonly functions: { entry: number; params: number; locals: number }[] = [];
+  private readonly functionIndex = new Map<string, { index: number; decl: FunctionDecl }>();
+  private fn!: FunctionState;
+
+  constructor(private readonly program: Program) {}
+
+  compile(expressionMode: boolean): Uint8Array {
+    const { program } = this;
+    // Function 0 is main; user functions follow, in source order (declared before use).
+    program.functions.forEach((decl, i) => {
+      this.functionIndex.set(decl.name, { index: i + 1, decl });
+    });
+    this.functions.push({ entry: 0, params: 0, locals: 0 });
+    this.fn = newState();
+    if (program.expression) {
+      this.expr(program.expression);
+      this.emit(Op.RET);
+    } else {
+      this.block(program.main);
+      this.emit(Op.PUSH_I32, 0);
+      this.emit(Op.RET);
+    }
+    this.functions[0].locals = this.fn.count;
+    for (const decl of program.functions) this.functionBody(decl);
+    return this.encode(expressionMode);
+  }
+
+  private functionBody(decl: FunctionDecl): void {
+    this.fn = newState();
+    for (const p of decl.params) this.declare(p.name, p.type, decl);
+    const entry = this.code.length;
+    this.block(decl.body);
+    this.emit(Op.PUSH_I32, 0);
+    this.emit(Op.RET);
+    this.functions.push({ entry, params: decl.params.length, locals: this.fn.count });
+  }
+
+  // -- emission -----------------------------------------------------------------------------------
+
+  /** Append an instruction; returns the offset of its first operand (for patching jumps). */
+  private emit(op: Op, a = 0, b = 0): number {
+    const at = this.code.length + 1;
+    this.code.push(op);
+    const ops = OPCODES[op].operands;
+    for (let i = 0; i < ops.length; i++) {
+      const v = i === 0 ? a : b;
+      const n = OPERAND_BYTES[ops[i]];
+      for (let k = 0; k < n; k++) this.code.push((v >>> (8 * k)) & 0xff);
+    }
+    return at;
+  }
+
+  private jump(op: Op.JMP | Op.JZ | Op.JNZ, target = -1): number {
+    return this.emit(op, target);
+  }
+
+  private patch(at: number, target = this.code.length): void {
+    for (let k = 0; k < 4; k++) this.code[at + k] = (target >>> (8 * k)) & 0xff;
+  }
+
+  private pushNumber(v: bigint): void {
+    const s = BigInt.asIntN(64, v);
+    if (s >= -0x80000000n && s <= 0x7fffffffn) {
+      this.emit(Op.PUSH_I32, Number(s));
+      return;
+    }
+    let i = this.constantIndex.get(v);
+    if (i === undefined) {
+      i = this.constants.length;
+      this.constants.push(v);
+      this.constantIndex.set(v, i);
+    }
+    this.emit(Op.PUSH_CONST, i);
+  }
+
+  private stringRef(text: string, wide: boolean, at: Pos): number {
+    const key = (wide ? 'L' : 'A') + text;
+    let i = this.stringIndex.get(key);
+    if (i !== undefined) return i;
+    let bytes: Uint8Array;
+    if (wide) {
+      bytes = new Uint8Array(text.length * 2);
+      for (let k = 0; k < text.length; k++) {
+        bytes[2 * k] = text.charCodeAt(k) & 0xff;
+        bytes[2 * k + 1] = text.charCodeAt(k) >> 8;
+      }
+    } else {
+      bytes = new Uint8Array(text.length);
+      for (let k = 0; k < text.length; k++) {
+        const c = text.charCodeAt(k);
+        if (c > 0xff) fail('non-ASCII character in a string; use L"…"', at);
+        bytes[k] = c;
+      }
+    }
+    if (bytes.length > MAX_STRING_BYTES) fail(`string longer than ${MAX_STRING_BYTES} bytes`, at);
+    if (this.strings.length >= 0xffff) fail('too many strings', at);
+    i = this.strings.length;
+    this.strings.push({ wide, bytes });
+    this.stringIndex.set(key, i);
+    return i;
+  }
+
+  private globalRef(name: string, at: Pos): number {
+    let i = this.globalIndex.get(name);
+    if (i === undefined) {
+      if (this.globals.length >= MAX_GLOBALS) fail(`too many globals (at most ${MAX_GLOBALS})`, at);
+      i = this.globals.length;
+      this.globals.push(name);
+      this.globalIndex.set(name, i);
+    }
+    return i;
+  }
+
+  private declare(name: string, type: ScalarType, at: Pos): Local {
+    const existing = this.fn.locals.get(name);
+    if (existing) {
+      existing.type = type;
+      return existing;
+    }
+    if (this.fn.count >= MAX_LOCALS) fail(`too many local variables (at most ${MAX_LOCALS})`, at);
+    const local = { slot: this.fn.count++, type };
+    this.fn.locals.set(name, local);
+    return local;
+  }
+
+  // -- statements ---------------------------------------------------------------------------------
+
+  private block(body: Stmt[]): void {
+    for (const s of body) this.stmt(s);
+  }
+
+  private stmt(s: Stmt): void {
+    switch (s.k) {
+      case 'block':
+        this.block(s.body);
+        return;
+      case 'decl': {
+        const local = this.declare(s.name, s.type, s);
+        if (s.init) this.expr(s.init);
+        else this.emit(Op.PUSH_I32, 0);
+        this.storeLocal(local);
+        return;
+      }
+      case 'assign':
+        this.assign(s.target, s.op, s.value, false, s);
+        return;
+      case 'expr': {
+        const e = s.e;
+        if (e.k === 'call' && this.callStatement(e)) return;
+        this.expr(e);
+        this.emit(Op.POP);
+        return;
+      }
+      case 'if': {
+        const ends: number[] = [];
+        for (const b of s.branches) {
+          this.expr(b.cond);
+          const skip = this.jump(Op.JZ);
+          this.block(b.body);
+          ends.push(this.jump(Op.JMP));
+          this.patch(skip);
+        }
+        if (s.otherwise) this.block(s.otherwise);
+        for (const j of ends) this.patch(j);
+        return;
+      }
+      case 'while': {
+        const top = this.code.length;
+        this.expr(s.cond);
+        const exit = this.jump(Op.JZ);
+        this.loop(s.body, top);
+        this.jump(Op.JMP, top);
+        this.patch(exit);
+        this.endLoop(top);
+        return;
+      }
+      case 'do': {
+        const top = this.code.length;
+        this.fn.breaks.push([]);
+        this.fn.continues.push([]);
+        this.block(s.body);
+        for (const j of this.fn.continues.pop()!) this.patch(j);
+        this.expr(s.cond);
+        this.jump(Op.JNZ, top);
+        for (const j of this.fn.breaks.pop()!) this.patch(j);
+        return;
+      }
+      case 'for': {
+        this.block(s.init);
+        const top = this.code.length;
+        let exit = -1;
+        if (s.cond) {
+          this.expr(s.cond);
+          exit = this.jump(Op.JZ);
+        }
+        this.fn.breaks.push([]);
+        this.fn.continues.push([]);
+        this.block(s.body);
+        for (const j of this.fn.continues.pop()!) this.patch(j);
+        this.block(s.step);
+        this.jump(Op.JMP, top);
+        if (exit >= 0) this.patch(exit);
+        for (const j of this.fn.breaks.pop()!) this.patch(j);
+        return;
+      }
+      case 'break':
+        this.fn.breaks[this.fn.breaks.length - 1].push(this.jump(Op.JMP));
+        return;
+      case 'continue':
+        this.fn.continues[this.fn.continues.length - 1].push(this.jump(Op.JMP));
+        return;
+      case 'return':
+        if (s.e) this.expr(s.e);
+        else this.emit(Op.PUSH_I32, 0);
+        this.emit(Op.RET);
+        return;
+    }
+  }
+
+  /** Body of a while loop: `continue` goes back to the condition at `top`. */
+  private loop(body: Stmt[], top: number): void {
+    this.fn.breaks.push([]);
+    this.fn.continues.push([]);
+    this.block(body);
+    for (const j of this.fn.continues.pop()!) this.patch(j, top);
+  }
+
+  private endLoop(_top: number): void {
+    for (const j of this.fn.breaks.pop()!) this.patch(j);
+  }
+
+  /** `target op= value`; with `keep`, leaves the stored value on the stack (chained `a = b = e`). */
+  private assign(target: Expr, op: AssignOp, value: Expr, keep: boolean, at: Pos): VType {
+    const binop = op === '=' ? undefined : (op.slice(0, -1) as BinaryOp);
+    if (target.k === 'unary' && target.op === '*') {
+      this.expr(target.e);
+      if (binop) {
+        this.emit(Op.DUP);
+        this.emit(Op.LOAD_IND);
+        this.binary(binop, null, value, at);
+      } else this.expr(value);
+      if (keep) fail('a pointer store cannot be chained', at);
+      this.emit(Op.STORE_IND);
+      return null;
+    }
+    let type: VType;
+    if (target.k === 'var') {
+      let local = this.fn.locals.get(target.name);
+      if (!local) {
+        if (binop) fail(`undefined variable '${target.name}'`, target);
+        local = this.declare(target.name, U64, target); // first assignment declares (u64)
+      }
+      type = local.type;
+    } else type = target.k === 'global' ? U64 : null;
+    if (binop) {
+      this.load(target);
+      this.binary(binop, type, value, at);
+    } else this.expr(value);
+    if (keep) this.emit(Op.DUP);
+    this.store(target);
+    return type;
+  }
+
+  private load(target: Expr): void {
+    if (target.k === 'var') this.expr(target);
+    else if (target.k === 'global') this.emit(Op.LOAD_GLOBAL, this.globalRef(target.name, target));
+    else if (target.k === 'reg') this.emit(Op.LOAD_REG, target.id);
+  }
+
+  private store(target: Expr): void {
+    if (target.k === 'var') this.storeLocal(this.fn.locals.get(target.name)!);
+    else if (target.k === 'global') this.emit(Op.STORE_GLOBAL, this.globalRef(target.name, target));
+    else if (target.k === 'reg') this.emit(Op.STORE_REG, target.id);
+    else fail('cannot assign to this expression', target);
+  }
+
+  private storeLocal(local: Local): void {
+    if (local.type.width < 8) this.emit(Op.EXT, local.type.width, local.type.signed ? 1 : 0);
+    this.emit(Op.STORE_LOCAL, local.slot);
+  }
+
+  /** A call in statement position; returns false if it is an ordinary value call. */
+  private callStatement(e: Expr & { k: 'call' }): boolean {
+    if (e.name === 'printf') {
+      this.printf(e);
+      return true;
+    }
+    const id = BUILTIN_IDS.get(e.name);
+    if (id !== undefined && !BUILTINS[id].value) {
+      for (const a of e.args) this.expr(a);
+      this.emit(Op.CALL_BUILTIN, id, e.args.length);
+      return true;
+    }
+    return false;
+  }
+
+  private printf(e: Expr & { k: 'call' }): void {
+    const [fmt, ...args] = e.args;
+    if (fmt?.k !== 'str' || fmt.wide) fail("printf's first argument must be a string literal", fmt ?? e);
+    const parts = parseFormat(fmt.text);
+    if (isFormatError(parts)) fail(parts.message, fmt);
+    const want = argumentCount(parts);
+    if (want !== args.length)
+      fail(`printf format needs ${want} argument${want === 1 ? '' : 's'}, got ${args.length}`, e);
+    if (args.length > 0xff) fail('too many printf arguments', e);
+    for (const a of args) this.expr(a);
+    this.emit(Op.PRINTF, this.stringRef(fmt.text, false, fmt), args.length);
+  }
+
+  // -- expressions --------------------------------------------------------------------------------
+
+  private expr(e: Expr): VType {
+    switch (e.k) {
+      case 'num':
+        this.pushNumber(e.value);
+        return null;
+      case 'str':
+        this.emit(Op.PUSH_STR, this.stringRef(e.text, e.wide, e));
+        return null;
+      case 'reg':
+        this.emit(Op.LOAD_REG, e.id);
+        return null;
+      case 'pseudo':
+        this.emit(Op.LOAD_PSEUDO, e.id);
+        return null;
+      case 'global':
+        this.emit(Op.LOAD_GLOBAL, this.globalRef(e.name, e));
+        return U64;
+      case 'var': {
+        const local = this.fn.locals.get(e.name);
+        if (!local) fail(`undefined variable '${e.name}'`, e);
+        this.emit(Op.LOAD_LOCAL, local.slot);
+        return local.type;
+      }
+      case 'assign':
+        return this.assign(e.target, '=', e.value, true, e);
+      case 'cast': {
+        this.expr(e.e);
+        if (e.type.width < 8) this.emit(Op.EXT, e.type.width, e.type.signed ? 1 : 0);
+        return e.type;
+      }
+      case 'unary':
+        switch (e.op) {
+          case '&':
+            this.address(e.e);
+            return null;
+          case '*':
+            this.expr(e.e);
+            this.emit(Op.LOAD_IND);
+            return null;
+          case '!':
+            this.expr(e.e);
+            this.emit(Op.LNOT);
+            return { width: 4, signed: true, isVoid: false };
+          default: {
+            const t = this.expr(e.e);
+            this.emit(e.op === '-' ? Op.NEG : Op.NOT);
+            return this.narrow(t, t);
+          }
+        }
+      case 'binary': {
+        const ta = this.expr(e.a);
+        return this.binary(e.op, ta, e.b, e);
+      }
+      case 'logical': {
+        // Short-circuit to 0/1: a && b → a ? (b ? 1 : 0) : 0.
+        const isAnd = e.op === '&&';
+        this.expr(e.a);
+        const first = this.jump(isAnd ? Op.JZ : Op.JNZ);
+        this.expr(e.b);
+        const second = this.jump(isAnd ? Op.JZ : Op.JNZ);
+        this.emit(Op.PUSH_I32, isAnd ? 1 : 0);
+        const end = this.jump(Op.JMP);
+        this.patch(first);
+        this.patch(second);
+        this.emit(Op.PUSH_I32, isAnd ? 0 : 1);
+        this.patch(end);
+        return null;
+      }
+      case 'call':
+        return this.call(e);
+    }
+  }
+
+  private address(e: Expr): void {
+    if (e.k === 'var') {
+      const local = this.fn.locals.get(e.name);
+      if (!local) fail(`undefined variable '${e.name}'`, e);
+      this.emit(Op.ADDR_LOCAL, local.slot);
+    } else if (e.k === 'global') this.emit(Op.ADDR_GLOBAL, this.globalRef(e.name, e));
+    else fail("'&' needs a variable", e);
+  }
+
+  /** Left operand already on the stack; compiles the right one and the operator. */
+  private binary(op: BinaryOp, ta: VType, b: Expr, at: Pos): VType {
+    const tb = this.expr(b);
+    // C-like: typed operands decide width and signedness; untyped ones count as signed for
+    // comparisons (SPEC: untyped `<` is signed) and as unsigned for division and shifts.
+    const signedCompare = (ta === null || ta.signed) && (tb === null || tb.signed);
+    const typedSigned = (ta !== null || tb !== null) && signedCompare;
+    switch (op) {
+      case '<':
+        this.emit(signedCompare ? Op.LTS : Op.LTU);
+        return null;
+      case '>':
+        this.emit(signedCompare ? Op.GTS : Op.GTU);
+        return null;
+      case '<=':
+        this.emit(signedCompare ? Op.LES : Op.LEU);
+        return null;
+      case '>=':
+        this.emit(signedCompare ? Op.GES : Op.GEU);
+        return null;
+      case '==':
+        this.emit(Op.EQ);
+        return null;
+      case '!=':
+        this.emit(Op.NE);
+        return null;
+      case '/':
+        this.emit(typedSigned ? Op.DIVS : Op.DIVU);
+        break;
+      case '%':
+        this.emit(typedSigned ? Op.MODS : Op.MODU);
+        break;
+      case '>>':
+        this.emit(ta?.signed ? Op.SHRS : Op.SHRU);
+        return this.narrow(ta, ta);
+      default:
+        if (!(op in ARITH)) fail(`unsupported operator '${op}'`, at);
+        this.emit(ARITH[op]);
+    }
+    return this.narrow(ta, tb);
+  }
+
+  /** Result type of arithmetic on typed operands (C promotion to at least int), narrowing the value. */
+  private narrow(ta: VType, tb: VType): VType {
+    if (ta === null && tb === null) return null;
+    const width = Math.max(4, ta?.width ?? 4, tb?.width ?? 4) as 4 | 8;
+    const signed = (ta === null || ta.signed) && (tb === null || tb.signed);
+    if (width < 8) this.emit(Op.EXT, width, signed ? 1 : 0);
+    return { width, signed, isVoid: false };
+  }
+
+  private call(e: Expr & { k: 'call' }): VType {
+    const name = e.name;
+    if (name === 'printf') fail("'printf' has no value", e);
+    if (name === 'not' || name === 'neg') {
+      this.expr(e.args[0]);
+      this.emit(name === 'not' ? Op.NOT : Op.NEG);
+      return null;
+    }
+    if (name === 'reference') {
+      this.address(e.args[0]);
+      return null;
+    }
+    const user = this.functionIndex.get(name);
+    if (user) {
+      if (user.decl.ret.isVoid) fail(`'${name}' returns void and has no value`, e);
+      for (const a of e.args) this.expr(a);
+      this.emit(Op.CALL, user.index);
+      return user.decl.ret.width < 8 ? user.decl.ret : user.decl.ret.signed ? user.decl.ret : null;
+    }
+    const id = BUILTIN_IDS.get(name)!;
+    if (!BUILTINS[id].value) fail(`'${name}' has no value`, e);
+    for (const a of e.args) this.expr(a);
+    this.emit(Op.CALL_BUILTIN, id, e.args.length);
+    return null;
+  }
+
+  // -- encoding -----------------------------------------------------------------------------------
+
+  private encode(expressionMode: boolean): Uint8Array {
+    const nameBytes = this.globals.map((g) => Buffer.from(g, 'latin1'));
+    const size =
+      HEADER_BYTES +
+      this.functions.length * 8 +
+      this.constants.length * 8 +
+      this.strings.reduce((n, s) => n + 3 + s.bytes.length, 0) +
+      nameBytes.reduce((n, b) => n + 1 + b.length, 0) +
+      this.code.length;
+    const out = new Uint8Array(size);
+    const dv = new DataView(out.buffer);
+    dv.setUint32(0, MAGIC, true);
+    dv.setUint16(4, VERSION, true);
+    dv.setUint16(6, expressionMode ? FLAG_EXPRESSION : 0, true);
+    dv.setUint16(8, this.functions.length, true);
+    dv.setUint16(10, this.constants.length, true);
+    dv.setUint16(12, this.strings.length, true);
+    dv.setUint16(14, this.globals.length, true);
+    dv.setUint32(16, this.code.length, true);
+    let p = HEADER_BYTES;
+    for (const f of this.functions) {
+      dv.setUint32(p, f.entry, true);
+      dv.setUint16(p + 4, f.params, true);
+      dv.setUint16(p + 6, f.locals, true);
+      p += 8;
+    }
+    for (const c of this.constants) {
+      dv.setBigUint64(p, BigInt.asUintN(64, c), true);
+      p += 8;
+    }
+    for (const s of this.strings) {
+      out[p] = s.wide ? STRING_WIDE : STRING_ASCII;
+      dv.setUint16(p + 1, s.bytes.length, true);
+      out.set(s.bytes, p + 3);
+      p += 3 + s.bytes.length;
+    }
+    for (const b of nameBytes) {
+      out[p] = b.length;
+      out.set(b, p + 1);
+      p += 1 + b.length;
+    }
+    out.set(this.code, p);
+    return out;
+  }
+}
+
+function newState(): FunctionState {
+  return { locals: new Map(), count: 0, breaks: [], continues: [] };
+}

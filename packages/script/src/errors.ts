@@ -1,0 +1,39 @@
+/**
+ * The three ways a script fails, each mapped to one protocol error code (SPEC §4.9):
+ * - ScriptSyntaxError (E_SCRIPT_SYNTAX): the client could not compile the source; the message ends
+ *   with `(line:column)` so a user finds the spot.
+ * - ScriptVerifyError (E_SCRIPT_VERIFY): the daemon refused a buffer when the event was added.
+ * - run-time errors (E_SCRIPT_RUNTIME) never throw out of the VM: they come back in ScriptResult.
+ */
+import { HvdbgError } from '@hvdbg/protocol';
+
+export class ScriptSyntaxError extends HvdbgError {
+  readonly line: number;
+  readonly column: number;
+  /** The message without its `(line:column)` suffix. */
+  readonly reason: string;
+
+  constructor(reason: string, line: number, column: number) {
+    super('E_SCRIPT_SYNTAX', `${reason} (${line}:${column})`, { line, column });
+    this.name = 'ScriptSyntaxError';
+    this.reason = reason;
+    this.line = line;
+    this.column = column;
+  }
+}
+
+export class ScriptVerifyError extends HvdbgError {
+  constructor(message: string) {
+    super('E_SCRIPT_VERIFY', message);
+    this.name = 'ScriptVerifyError';
+  }
+}
+
+/** Named run-time limits (quickjs-style: each has its own message). */
+export const RUNTIME_ERRORS = {
+  stepBudget: 'step budget exhausted',
+  stackOverflow: 'stack overflow',
+  divideByZero: 'division by zero',
+  outputTooLong: 'output longer than the limit',
+  stringTooLong: 'string longer than the limit',
+} as const;

@@ -1,0 +1,176 @@
+/**
+ * printf (SPEC §4.8): format strings are parsed once — by the compiler to report errors with a
+ * position, by the verifier to check argument counts — and the VM formats from the parsed form.
+ *
+ * Conversions: %d %i %u %o %x take the `h` (16-bit), none (32-bit, as C's int) or `l`/`ll` (64-bit)
+ * size; %c %p %s %ws %ls. hvdbg adds a width with the `0` and `-` flags, and `%%`. Upper-case
+ * conversions, precision and %f (no floats yet) are refused.
+ */
+
+export type Conversion = 'd' | 'u' | 'o' | 'x' | 'c' | 'p' | 's' | 'ws';
+
+export interface FormatSpec {
+  conv: Conversion;
+  /** Operand width in bits for integer conversions. */
+  bits: 16 | 32 | 64;
+  width: number;
+  zero: boolean;
+  left: boolean;
+}
+
+/** Literal runs and conversions alternate: parts[i] is a string or a FormatSpec. */
+export type FormatParts = (string | FormatSpec)[];
+
+export interface FormatError {
+  message: string;
+  /** Character index in the format string. */
+  index: number;
+}
+
+const MAX_WIDTH = 4096;
+
+export function parseFormat(fmt: string): FormatParts | FormatError {
+  const parts: FormatParts = [];
+  let text = '';
+  let i = 0;
+  while (i < fmt.length) {
+    const ch = fmt[i];
+    if (ch !== '%') {
+      text += ch;
+      i++;
+      continue;
+    }
+    const start = i++;
+    if (fmt[i] === '%') {
+      text += '%';
+      i++;
+      continue;
+    }
+    let zero = false;
+    let left = false;
+    while (fmt[i] === '0' || fmt[i] === '-') {
+      if (fmt[i] === '0') zero = true;
+      else left = true;
+      i++;
+    }
+    let width = 0;
+    while (i < fmt.length && fmt[i] >= '0' && fmt[i] <= '9') {
+      width = width * 10 + (fmt.charCodeAt(i) - 48);
+      if (width > MAX_WIDTH) return { message: `printf width larger than ${MAX_WIDTH}`, index: start };
+      i++;
+    }
+    if (fmt[i] === '.') return { message: 'printf precision is not supported', index: start };
+    let bits: 16 | 32 | 64 = 32;
+    let sized = false;
+    if (fmt.startsWith('ll', i)) {
+      bits = 64;
+      i += 2;
+      sized = true;
+    } else if (fmt[i] === 'l' && fmt[i + 1] !== 's') {
+      bits = 64;
+      i++;
+      sized = true;
+    } else if (fmt[i] === 'h') {
+      bits = 16;
+      i++;
+      sized = true;
+    }
+    let conv: Conversion;
+    const c = fmt[i];
+    if (c === 'd' || c === 'i') conv = 'd';
+    else if (c === 'u' || c === 'o' || c === 'x') conv = c;
+    else if (!sized && (c === 'c' || c === 'p' || c === 's')) conv = c;
+    else if (!sized && (c === 'w' || c === 'l') && fmt[i + 1] === 's') {
+      conv = 'ws';
+      i++;
+    } else if (c === 'f')
+      return { message: "printf '%f' needs a float argument; floats are not supported", index: start };
+    else if (c === undefined) return { message: "printf format ends inside a '%' conversion", index: start };
+    else return { message: `unknown printf conversion '${fmt.slice(start, i + 1)}'`, index: start };
+    i++;
+    if (conv === 'p') bits = 64;
+    if (text) parts.push(text);
+    text = '';
+    parts.push({ conv, bits, width, zero, left });
+  }
+  if (text) parts.push(text);
+  return parts;
+}
+
+export function isFormatError(x: FormatParts | FormatError): x is FormatError {
+  return !Array.isArray(x);
+}
+
+export function argumentCount(parts: FormatParts): number {
+  let n = 0;
+  for (const p of parts) if (typeof p !== 'string') n++;
+  return n;
+}
+
+const TWO32 = 4294967296;
+
+function unsignedDecimal(lo: number, hi: number): string {
+  lo >>>= 0;
+  hi >>>= 0;
+  if (hi === 0) return lo.toString();
+  if (hi < 0x200000) return (hi * TWO32 + lo).toString(); // exact below 2^53
+  return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
+}
+
+function hex(lo: number, hi: number): string {
+  lo >>>= 0;
+  hi >>>= 0;
+  if (hi === 0) return lo.toString(16);
+  const l = lo.toString(16);
+  return hi.toString(16) + '00000000'.slice(l.length) + l;
+}
+
+/** Format one integer conversion (everything but %s / %ws) of the 64-bit value hi:lo. */
+export function formatInteger(spec: FormatSpec, lo: number, hi: number): string {
+  let neg = false;
+  // Narrow to the operand width first, as C's varargs would.
+  if (spec.bits === 32) hi = spec.conv === 'd' && lo < 0 ? -1 : 0;
+  else if (spec.bits === 16) {
+    lo = spec.conv === 'd' ? (lo << 16) >> 16 : lo & 0xffff;
+    hi = lo < 0 ? -1 : 0;
+  }
+  let body: string;
+  switch (spec.conv) {
+    case 'd':
+      if (hi < 0) {
+        neg = true;
+        // two's complement negate hi:lo
+        lo = ~lo + 1;
+        hi = ~hi + (lo === 0 ? 1 : 0);
+      }
+      body = unsignedDecimal(lo, hi);
+      break;
+    case 'u':
+      body = unsignedDecimal(lo, hi);
+      break;
+    case 'x':
+      body = hex(lo, hi);
+      break;
+    case 'o':
+      body = hi === 0 ? (lo >>>= 0).toString(8) : ((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)).toString(8);
+      break;
+    case 'p': {
+      const h = hex(lo, hi);
+      body = '0000000000000000'.slice(h.length) + h;
+      break;
+    }
+    default: // 'c'
+      body = String.fromCharCode(lo & 0xff);
+  }
+  return pad(spec, body, neg);
+}
+
+export function pad(spec: FormatSpec, body: string, neg = false): string {
+  const len = body.length + (neg ? 1 : 0);
+  if (spec.width <= len) return neg ? `-${body}` : body;
+  const fill = spec.width - len;
+  if (spec.left) return (neg ? '-' : '') + body + ' '.repeat(fill);
+  if (spec.zero && spec.conv !== 's' && spec.conv !== 'ws' && spec.conv !== 'c')
+    return (neg ? '-' : '') + '0'.repeat(fill) + body;
+  return ' '.repeat(fill) + (neg ? '-' : '') + body;
+}

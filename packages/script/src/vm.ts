@@ -1,0 +1,635 @@
+/**
+ * The script VM: runs a VerifiedScript against a ScriptHost at event time.
+ *
+ * Hot-path rules: values are (lo, hi) int32 pairs in typed arrays allocated once per VM; dispatch is
+ * a switch over the verifier's pre-decoded Int32Array; the result object is reused. A script that
+ * builds no strings therefore allocates nothing per run. Errors abort through one frozen sentinel
+ * (no Error object, no stack) and come back as the reused failure result, never as an exception.
+ *
+ * Limits (quickjs-style, each with its own message): step budget (counted per instruction, checked
+ * on backward jumps and calls), 256 stack slots shared by all frames, call depth, output per message.
+ */
+import { Op } from './bytecode.js';
+import { callBuiltin } from './calls.js';
+import { MAX_GLOBALS } from './compile.js';
+import { formatInteger, pad } from './format.js';
+import {
+  PSEUDO_BUFFER,
+  PSEUDO_CONTEXT,
+  PSEUDO_CORE,
+  PSEUDO_DATE,
+  PSEUDO_EVENT_ID,
+  PSEUDO_EVENT_STAGE,
+  PSEUDO_EVENT_TAG,
+  PSEUDO_HOST,
+  PSEUDO_IP,
+  PSEUDO_TIME,
+  type ScriptContext,
+  type ScriptHost,
+} from './host.js';
+import { ScriptMemory, type SlotStore, WINDOW_GLOBALS, WINDOW_STACK, WINDOW_STRINGS, WINDOW_TEXT } from './memory.js';
+import { FULL_REGISTERS, REGISTER_BASE, REGISTER_SHIFT, REGISTER_WIDTH } from './registers.js';
+import { divmod64, hex64, mul64, shl64, shr64, splitBig, toBigUint, U64_RESULT } from './u64.js';
+import { STACK_SLOTS, type VerifiedScript } from './verify.js';
+
+export interface ScriptLimits {
+  /** Instructions one run may execute (SPEC §4.9: 1,000,000). */
+  maxSteps: number;
+  /** Nested user-function calls. */
+  maxCallDepth: number;
+  /** Bytes of one printf/print message (SPEC §3.6: printf fails past 4096). */
+  maxOutputBytes: number;
+  /** Characters a %s / strlen / strcmp reads before giving up. */
+  maxStringChars: number;
+  /** Bytes one memcpy / memcmp may move. */
+  maxCopyBytes: number;
+  /** Default `spinlock_lock` wait, in tries (SPEC §4.7: 65536). */
+  spinlockWait: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<ScriptLimits> = Object.freeze({
+  maxSteps: 1_000_000,
+  maxCallDepth: 128,
+  maxOutputBytes: 4096,
+  maxStringChars: 4096,
+  maxCopyBytes: 0x10000,
+  spinlockWait: 65536,
+});
+
+export interface ScriptOk {
+  readonly ok: true;
+  /** The expression's value (expression/condition mode) or 0; allocates a BigInt when read. */
+  readonly value: bigint;
+  /** The value's halves, allocation-free. */
+  readonly lo: number;
+  readonly hi: number;
+  /** value ≠ 0 (what a condition wants). */
+  readonly truthy: boolean;
+}
+export interface ScriptFailure {
+  readonly ok: false;
+  readonly error: { readonly code: 'E_SCRIPT_RUNTIME'; readonly message: string };
+}
+/** The VM reuses its two result objects: copy what you need before the next run. */
+export type ScriptResult = ScriptOk | ScriptFailure;
+
+class OkResult implements ScriptOk {
+  readonly ok = true as const;
+  lo = 0;
+  hi = 0;
+  get value(): bigint {
+    return toBigUint(this.lo, this.hi);
+  }
+  get truthy(): boolean {
+    return (this.lo | this.hi) !== 0;
+  }
+}
+
+class FailResult implements ScriptFailure {
+  readonly ok = false as const;
+  readonly error = { code: 'E_SCRIPT_RUNTIME' as const, message: '' };
+}
+
+/** Thrown (frozen, no stack) to unwind a run; the message is in `vm.errorMessage`. */
+const ABORT = Object.freeze({ abort: true });
+
+/**
+ * `.name` globals: shared by every run, event and `?` evaluation, for the daemon's lifetime. Pass
+ * one instance to several VMs (e.g. one VM per vCPU) to share them.
+ */
+export class ScriptGlobals implements SlotStore {
+  readonly lo = new Int32Array(MAX_GLOBALS);
+  readonly hi = new Int32Array(MAX_GLOBALS);
+  readonly index = new Map<string, number>();
+
+  get(name: string): bigint | undefined {
+    const i = this.index.get(name);
+    return i === undefined ? undefined : toBigUint(this.lo[i], this.hi[i]);
+  }
+
+  set(name: string, value: bigint): boolean {
+    let i = this.index.get(name);
+    if (i === undefined) {
+      if (this.index.size >= MAX_GLOBALS) return false;
+      i = this.index.size;
+      this.index.set(name, i);
+    }
+    const io = new Uint32Array(2);
+    splitBig(BigInt.asUintN(64, value), io);
+    this.lo[i] = io[0];
+    this.hi[i] = io[1];
+    return true;
+  }
+}
+
+export class ScriptVM {
+  readonly host: ScriptHost;
+  readonly limits: ScriptLimits;
+  readonly globals: ScriptGlobals;
+  /** The value stack shared by all frames: locals then operands, as int32 halves. */
+  readonly stack: SlotStore = { lo: new Int32Array(STACK_SLOTS), hi: new Int32Array(STACK_SLOTS) };
+  readonly mem: ScriptMemory;
+  /** Host exchange area for 64-bit results (out[0] low, out[1] high). */
+  readonly io = new Uint32Array(2);
+  private readonly retPc: Int32Array;
+  private readonly retFp: Int32Array;
+  private readonly ok = new OkResult();
+  private readonly fail = new FailResult();
+  private readonly ctxScratch = new Uint32Array(2);
+  errorMessage = '';
+  /** The context of the current run (valid only during run). */
+  ctx: ScriptContext = { vcpu: 0, eventId: 0, eventTag: 0n, stage: 0, context: 0n, buffer: 0n };
+  script: VerifiedScript | null = null;
+
+  constructor(host: ScriptHost, limits: Partial<ScriptLimits> = {}, globals: ScriptGlobals = new ScriptGlobals()) {
+    this.host = host;
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+    this.globals = globals;
+    this.retPc = new Int32Array(this.limits.maxCallDepth);
+    this.retFp = new Int32Array(this.limits.maxCallDepth);
+    this.mem = new ScriptMemory(host, globals, this.stack);
+  }
+
+  /** End the run with a run-time error. */
+  abort(message: string): never {
+    this.errorMessage = message;
+    throw ABORT;
+  }
+
+  run(script: VerifiedScript, ctx: ScriptContext): ScriptResult {
+    this.ctx = ctx;
+    this.script = script;
+    this.mem.vcpu = ctx.vcpu;
+    this.mem.strings = script.stringHeap;
+    try {
+      if (script.globalOwner !== this.globals) this.bindGlobals(script);
+      this.execute(script);
+      return this.ok;
+    } catch (e) {
+      this.fail.error.message =
+        e === ABORT ? this.errorMessage : `internal error: ${e instanceof Error ? e.message : String(e)}`;
+      return this.fail;
+    } finally {
+      this.script = null;
+    }
+  }
+
+  private bindGlobals(script: VerifiedScript): void {
+    const { index } = this.globals;
+    script.globalNames.forEach((name, i) => {
+      let slot = index.get(name);
+      if (slot === undefined) {
+        if (index.size >= MAX_GLOBALS) this.abort(`too many globals (at most ${MAX_GLOBALS})`);
+        slot = index.size;
+        index.set(name, slot);
+      }
+      script.globalSlots[i] = slot;
+    });
+    script.globalOwner = this.globals;
+  }
+
+  private execute(s: VerifiedScript): void {
+    const code = s.code;
+    const lo = this.stack.lo;
+    const hi = this.stack.hi;
+    const glo = this.globals.lo;
+    const ghi = this.globals.hi;
+    const gslot = s.globalSlots;
+    const maxSteps = this.limits.maxSteps;
+    const maxDepth = this.limits.maxCallDepth;
+    const R = U64_RESULT;
+    let pc = s.fnEntry[0];
+    let fp = 0;
+    let sp = s.fnLocals[0];
+    let depth = 0;
+    let steps = 0;
+    for (let i = 0; i < sp; i++) lo[i] = hi[i] = 0; // locals are zeroed before every run
+    for (;;) {
+      steps++;
+      switch (code[pc]) {
+        case Op.NOP:
+          pc++;
+          break;
+        case Op.PUSH_I32: {
+          const v = code[pc + 1];
+          lo[sp] = v;
+          hi[sp++] = v >> 31;
+          pc += 2;
+          break;
+        }
+        case Op.PUSH_CONST: {
+          const k = code[pc + 1];
+          lo[sp] = s.constLo[k];
+          hi[sp++] = s.constHi[k];
+          pc += 2;
+          break;
+        }
+        case Op.PUSH_STR:
+          lo[sp] = s.stringOffset[code[pc + 1]];
+          hi[sp++] = WINDOW_STRINGS;
+          pc += 2;
+          break;
+        case Op.POP:
+          sp--;
+          pc++;
+          break;
+        case Op.DUP:
+          lo[sp] = lo[sp - 1];
+          hi[sp] = hi[sp - 1];
+          sp++;
+          pc++;
+          break;
+        case Op.LOAD_LOCAL: {
+          const k = fp + code[pc + 1];
+          lo[sp] = lo[k];
+          hi[sp++] = hi[k];
+          pc += 2;
+          break;
+        }
+        case Op.STORE_LOCAL: {
+          const k = fp + code[pc + 1];
+          lo[k] = lo[--sp];
+          hi[k] = hi[sp];
+          pc += 2;
+          break;
+        }
+        case Op.ADDR_LOCAL:
+          lo[sp] = (fp + code[pc + 1]) * 8;
+          hi[sp++] = WINDOW_STACK;
+          pc += 2;
+          break;
+        case Op.LOAD_GLOBAL: {
+          const k = gslot[code[pc + 1]];
+          lo[sp] = glo[k];
+          hi[sp++] = ghi[k];
+          pc += 2;
+          break;
+        }
+        case Op.STORE_GLOBAL: {
+          const k = gslot[code[pc + 1]];
+          glo[k] = lo[--sp];
+          ghi[k] = hi[sp];
+          pc += 2;
+          break;
+        }
+        case Op.ADDR_GLOBAL:
+          lo[sp] = gslot[code[pc + 1]] * 8;
+          hi[sp++] = WINDOW_GLOBALS;
+          pc += 2;
+          break;
+        case Op.LOAD_REG:
+          this.readRegister(code[pc + 1]);
+          lo[sp] = R[0];
+          hi[sp++] = R[1];
+          pc += 2;
+          break;
+        case Op.STORE_REG:
+          sp--;
+          this.writeRegister(code[pc + 1], lo[sp], hi[sp]);
+          pc += 2;
+          break;
+        case Op.LOAD_PSEUDO:
+          this.readPseudo(code[pc + 1]);
+          lo[sp] = R[0];
+          hi[sp++] = R[1];
+          pc += 2;
+          break;
+        case Op.ADD: {
+          sp--;
+          const a = lo[sp - 1] >>> 0;
+          const b = lo[sp] >>> 0;
+          const sum = a + b;
+          lo[sp - 1] = sum | 0;
+          hi[sp - 1] = (hi[sp - 1] + hi[sp] + (sum > 0xffffffff ? 1 : 0)) | 0;
+          pc++;
+          break;
+        }
+        case Op.SUB: {
+          sp--;
+          const a = lo[sp - 1] >>> 0;
+          const b = lo[sp] >>> 0;
+          lo[sp - 1] = (a - b) | 0;
+          hi[sp - 1] = (hi[sp - 1] - hi[sp] - (a < b ? 1 : 0)) | 0;
+          pc++;
+          break;
+        }
+        case Op.MUL:
+          sp--;
+          mul64(lo[sp - 1], hi[sp - 1], lo[sp], hi[sp]);
+          lo[sp - 1] = R[0];
+          hi[sp - 1] = R[1];
+          pc++;
+          break;
+        case Op.DIVU:
+        case Op.MODU:
+        case Op.DIVS:
+        case Op.MODS: {
+          const op = code[pc];
+          sp--;
+          if ((lo[sp] | hi[sp]) === 0) this.abort('division by zero');
+          const signed = op === Op.DIVS || op === Op.MODS;
+          if (signed && hi[sp - 1] === -0x80000000 && lo[sp - 1] === 0 && (lo[sp] & hi[sp]) === -1)
+            this.abort('signed division overflow');
+          divmod64(lo[sp - 1], hi[sp - 1], lo[sp], hi[sp], signed, op === Op.MODU || op === Op.MODS);
+          lo[sp - 1] = R[0];
+          hi[sp - 1] = R[1];
+          pc++;
+          break;
+        }
+        case Op.SHL:
+          sp--;
+          shl64(lo[sp - 1], hi[sp - 1], lo[sp]);
+          lo[sp - 1] = R[0];
+          hi[sp - 1] = R[1];
+          pc++;
+          break;
+        case Op.SHRU:
+        case Op.SHRS:
+          sp--;
+          shr64(lo[sp - 1], hi[sp - 1], lo[sp], code[pc] === Op.SHRS);
+          lo[sp - 1] = R[0];
+          hi[sp - 1] = R[1];
+          pc++;
+          break;
+        case Op.AND:
+          sp--;
+          lo[sp - 1] &= lo[sp];
+          hi[sp - 1] &= hi[sp];
+          pc++;
+          break;
+        case Op.OR:
+          sp--;
+          lo[sp - 1] |= lo[sp];
+          hi[sp - 1] |= hi[sp];
+          pc++;
+          break;
+        case Op.XOR:
+          sp--;
+          lo[sp - 1] ^= lo[sp];
+          hi[sp - 1] ^= hi[sp];
+          pc++;
+          break;
+        case Op.LTS:
+        case Op.GTS:
+        case Op.LES:
+        case Op.GES:
+        case Op.LTU:
+        case Op.GTU:
+        case Op.LEU:
+        case Op.GEU: {
+          const op = code[pc];
+          sp--;
+          const signed = op <= Op.GES;
+          const ah = signed ? hi[sp - 1] : hi[sp - 1] >>> 0;
+          const bh = signed ? hi[sp] : hi[sp] >>> 0;
+          const al = lo[sp - 1] >>> 0;
+          const bl = lo[sp] >>> 0;
+          // cmp < 0, 0, > 0 like a three-way compare of the two 64-bit values
+          const cmp = ah !== bh ? (ah < bh ? -1 : 1) : al !== bl ? (al < bl ? -1 : 1) : 0;
+          const kind = signed ? op - Op.LTS : op - Op.LTU; // 0 <, 1 >, 2 <=, 3 >=
+          const r = kind === 0 ? cmp < 0 : kind === 1 ? cmp > 0 : kind === 2 ? cmp <= 0 : cmp >= 0;
+          lo[sp - 1] = r ? 1 : 0;
+          hi[sp - 1] = 0;
+          pc++;
+          break;
+        }
+        case Op.EQ:
+        case Op.NE: {
+          sp--;
+          const eq = lo[sp - 1] === lo[sp] && hi[sp - 1] === hi[sp];
+          lo[sp - 1] = eq === (code[pc] === Op.EQ) ? 1 : 0;
+          hi[sp - 1] = 0;
+          pc++;
+          break;
+        }
+        case Op.NEG: {
+          const l = lo[sp - 1];
+          lo[sp - 1] = -l | 0;
+          hi[sp - 1] = (~hi[sp - 1] + (l === 0 ? 1 : 0)) | 0;
+          pc++;
+          break;
+        }
+        case Op.NOT:
+          lo[sp - 1] = ~lo[sp - 1];
+          hi[sp - 1] = ~hi[sp - 1];
+          pc++;
+          break;
+        case Op.LNOT:
+          lo[sp - 1] = (lo[sp - 1] | hi[sp - 1]) === 0 ? 1 : 0;
+          hi[sp - 1] = 0;
+          pc++;
+          break;
+        case Op.EXT: {
+          const bits = code[pc + 1] * 8;
+          const signed = code[pc + 2] === 1;
+          let v = lo[sp - 1];
+          if (bits < 32) v = signed ? (v << (32 - bits)) >> (32 - bits) : v & ((1 << bits) - 1);
+          lo[sp - 1] = v;
+          hi[sp - 1] = signed ? v >> 31 : 0;
+          pc += 3;
+          break;
+        }
+        case Op.LOAD_IND:
+          this.load(lo[sp - 1], hi[sp - 1], 8, false);
+          lo[sp - 1] = R[0];
+          hi[sp - 1] = R[1];
+          pc++;
+          break;
+        case Op.STORE_IND:
+          sp -= 2;
+          this.store(lo[sp], hi[sp], 8, lo[sp + 1], hi[sp + 1], false, true);
+          pc++;
+          break;
+        case Op.JMP: {
+          const target = code[pc + 1];
+          if (target <= pc && steps > maxSteps) this.abort(`step budget of ${maxSteps} exhausted`);
+          pc = target;
+          break;
+        }
+        case Op.JZ:
+        case Op.JNZ: {
+          sp--;
+          const zero = (lo[sp] | hi[sp]) === 0;
+          if (zero === (code[pc] === Op.JZ)) {
+            const target = code[pc + 1];
+            if (target <= pc && steps > maxSteps) this.abort(`step budget of ${maxSteps} exhausted`);
+            pc = target;
+          } else pc += 2;
+          break;
+        }
+        case Op.CALL: {
+          const f = code[pc + 1];
+          if (steps > maxSteps) this.abort(`step budget of ${maxSteps} exhausted`);
+          const newFp = sp - s.fnParams[f];
+          if (depth >= maxDepth) this.abort(`call depth over ${maxDepth}`);
+          if (newFp + s.fnFrame[f] > STACK_SLOTS) this.abort(`stack overflow (${STACK_SLOTS} slots)`);
+          this.retPc[depth] = pc + 2;
+          this.retFp[depth++] = fp;
+          fp = newFp;
+          sp = fp + s.fnLocals[f];
+          for (let i = newFp + s.fnParams[f]; i < sp; i++) lo[i] = hi[i] = 0;
+          pc = s.fnEntry[f];
+          break;
+        }
+        case Op.CALL_BUILTIN:
+          sp = callBuiltin(this, code[pc + 1], sp - code[pc + 2]);
+          pc += 3;
+          break;
+        case Op.PRINTF:
+          sp -= code[pc + 2];
+          this.printf(code[pc + 1], sp);
+          pc += 3;
+          break;
+        case Op.RET: {
+          const vl = lo[sp - 1];
+          const vh = hi[sp - 1];
+          if (depth === 0) {
+            this.ok.lo = s.expression ? vl : 0;
+            this.ok.hi = s.expression ? vh : 0;
+            return;
+          }
+          lo[fp] = vl;
+          hi[fp] = vh;
+          sp = fp + 1;
+          pc = this.retPc[--depth];
+          fp = this.retFp[depth];
+          break;
+        }
+        default:
+          // Unreachable for verified code; kept so a corrupted script cannot loop.
+          this.abort(`bad opcode ${code[pc]} at word ${pc}`);
+      }
+    }
+  }
+
+  // -- registers and pseudo-registers -------------------------------------------------------------
+
+  /** Register view `id` → U64_RESULT. */
+  readRegister(id: number): void {
+    const io = this.io;
+    this.host.readRegister(this.ctx.vcpu, REGISTER_BASE[id], io);
+    const width = REGISTER_WIDTH[id];
+    if (width === 64) {
+      U64_RESULT[0] = io[0];
+      U64_RESULT[1] = io[1];
+    } else {
+      U64_RESULT[0] = width === 32 ? io[0] : (io[0] >>> REGISTER_SHIFT[id]) & ((1 << width) - 1);
+      U64_RESULT[1] = 0;
+    }
+  }
+
+  /** Write view `id`, merging into the full register (SPEC §4.5: sub-register writes keep other bits). */
+  writeRegister(id: number, vlo: number, vhi: number): void {
+    const width = REGISTER_WIDTH[id];
+    const base = REGISTER_BASE[id];
+    const vcpu = this.ctx.vcpu;
+    if (width === 64) {
+      this.host.writeRegister(vcpu, base, vlo, vhi);
+      return;
+    }
+    const io = this.io;
+    this.host.readRegister(vcpu, base, io);
+    if (width === 32) {
+      this.host.writeRegister(vcpu, base, vlo, io[1]);
+      return;
+    }
+    const shift = REGISTER_SHIFT[id];
+    const mask = ((1 << width) - 1) << shift;
+    // A one-bit flag is set by any non-zero value ("writes set or clear").
+    const v = width === 1 ? ((vlo | vhi) !== 0 ? 1 : 0) : vlo;
+    this.host.writeRegister(vcpu, base, (io[0] & ~mask) | ((v << shift) & mask), io[1]);
+  }
+
+  readPseudo(id: number): void {
+    const ctx = this.ctx;
+    const out = this.ctxScratch;
+    if (id < PSEUDO_HOST.length) {
+      this.host.pseudo(ctx.vcpu, id, out);
+    } else if (id === PSEUDO_CORE) {
+      out[0] = ctx.vcpu;
+      out[1] = 0;
+    } else if (id === PSEUDO_IP) {
+      this.host.readRegister(ctx.vcpu, RIP, out);
+    } else if (id === PSEUDO_BUFFER) splitBig(ctx.buffer, out);
+    else if (id === PSEUDO_CONTEXT) splitBig(ctx.context, out);
+    else if (id === PSEUDO_EVENT_TAG) splitBig(ctx.eventTag, out);
+    else if (id === PSEUDO_EVENT_ID || id === PSEUDO_EVENT_STAGE) {
+      out[0] = id === PSEUDO_EVENT_ID ? ctx.eventId : ctx.stage;
+      out[1] = 0;
+    } else if (id === PSEUDO_DATE || id === PSEUDO_TIME) {
+      this.writeClockText();
+      out[0] = id === PSEUDO_DATE ? 0 : 32;
+      out[1] = WINDOW_TEXT;
+    } else this.abort(`unknown pseudo-register ${id}`);
+    U64_RESULT[0] = out[0];
+    U64_RESULT[1] = out[1];
+  }
+
+  /** `$date` at text offset 0 ("YYYY-MM-DD"), `$time` at 32 ("HH:MM:SS.mmm"), UTC. */
+  private writeClockText(): void {
+    const iso = new Date(this.host.now()).toISOString(); // 2026-11-25T19:08:38.123Z
+    const text = this.mem.text;
+    text.fill(0);
+    for (let i = 0; i < 10; i++) text[i] = iso.charCodeAt(i);
+    for (let i = 0; i < 12; i++) text[32 + i] = iso.charCodeAt(11 + i);
+  }
+
+  // -- memory -------------------------------------------------------------------------------------
+
+  /** Read `size` bytes little-endian at hi:lo into U64_RESULT; aborts on a bad address. */
+  load(alo: number, ahi: number, size: number, physical: boolean): void {
+    const buf = this.mem.buf;
+    if (!this.mem.read(alo, ahi, size, physical))
+      this.abort(
+        `cannot read ${size} byte${size === 1 ? '' : 's'} of ${physical ? 'physical' : 'virtual'} memory at 0x${hex64(alo, ahi)}`,
+      );
+    let l = 0;
+    let h = 0;
+    for (let i = Math.min(size, 4) - 1; i >= 0; i--) l = (l << 8) | buf[i];
+    for (let i = size - 1; i >= 4; i--) h = (h << 8) | buf[i];
+    U64_RESULT[0] = l;
+    U64_RESULT[1] = h;
+  }
+
+  /** Write the low `size` bytes of vhi:vlo; returns false on a bad address, or aborts if `strict`. */
+  store(alo: number, ahi: number, size: number, vlo: number, vhi: number, physical: boolean, strict: boolean): boolean {
+    const buf = this.mem.buf;
+    for (let i = 0; i < size; i++) buf[i] = i < 4 ? (vlo >>> (8 * i)) & 0xff : (vhi >>> (8 * (i - 4))) & 0xff;
+    if (this.mem.write(alo, ahi, size, physical)) return true;
+    if (strict)
+      this.abort(`cannot write ${size} bytes of ${physical ? 'physical' : 'virtual'} memory at 0x${hex64(alo, ahi)}`);
+    return false;
+  }
+
+  // -- output -------------------------------------------------------------------------------------
+
+  private printf(fmtIndex: number, base: number): void {
+    const parts = this.script!.formats[fmtIndex]!;
+    const lo = this.stack.lo;
+    const hi = this.stack.hi;
+    let out = '';
+    let arg = base;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      if (typeof p === 'string') out += p;
+      else if (p.conv === 's' || p.conv === 'ws') {
+        const text = this.mem.readString(lo[arg], hi[arg], p.conv === 'ws', this.limits.maxStringChars);
+        if (text === undefined) this.abort(`printf: cannot read the string at 0x${hex64(lo[arg], hi[arg])}`);
+        out += pad(p, text);
+        arg++;
+      } else {
+        out += formatInteger(p, lo[arg], hi[arg]);
+        arg++;
+      }
+      if (out.length > this.limits.maxOutputBytes) break;
+    }
+    this.emitChecked(out);
+  }
+
+  emitChecked(text: string): void {
+    if (text.length > this.limits.maxOutputBytes) this.abort(`output longer than ${this.limits.maxOutputBytes} bytes`);
+    this.host.emit('output', text);
+  }
+}
+
+const RIP = FULL_REGISTERS.indexOf('rip');
