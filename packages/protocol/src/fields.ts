@@ -20,6 +20,7 @@ export type Obj = Record<string, unknown>;
 
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 const U32_MAX = 0xffff_ffff;
+const U32_MAX_BIG = 0xffff_ffffn;
 
 export function fail(code: ErrorCode, where: string, what: string): never {
   throw new HvdbgError(code, `${where}: ${what}`);
@@ -51,8 +52,9 @@ function missing(where: string, key: string, what: string): never {
 
 /** Unsigned 32-bit integer from a number or bigint; undefined when it is not one. */
 function toU32(v: unknown): number | undefined {
-  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 && v <= U32_MAX ? v : undefined;
-  if (typeof v === 'bigint') return v >= 0n && v <= BigInt(U32_MAX) ? Number(v) : undefined;
+  // `+ 0` turns a float -0 into 0, so equal ids compare equal with Object.is too.
+  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 && v <= U32_MAX ? v + 0 : undefined;
+  if (typeof v === 'bigint') return v >= 0n && v <= U32_MAX_BIG ? Number(v) : undefined;
   return undefined;
 }
 
@@ -231,6 +233,17 @@ export function compact<T extends object>(o: T): T {
 }
 
 /**
+ * A key of a free-form map, refused when it names a prototype slot: copied into a plain object,
+ * `__proto__` would replace the prototype and `constructor` would shadow it for any code that
+ * later asks an object for its class. (msgpackr already renames `__proto__` on decode; this holds
+ * whatever decoder produced the value.)
+ */
+export function safeKey(key: string, where: string): string {
+  if (key === '__proto__' || key === 'constructor') fail('E_BAD_MESSAGE', where, `reserved key ${key}`);
+  return key;
+}
+
+/**
  * A free-form value (error `data`): copied into plain objects and arrays with bins normalised.
  * The pre-scan already bounded its depth and ruled out extension types.
  */
@@ -245,9 +258,6 @@ export function plainValue(v: unknown, where: string): unknown {
   }
   const o = asObj(v, where);
   const out: Obj = {};
-  for (const k of Object.keys(o)) {
-    if (k === '__proto__') fail('E_BAD_MESSAGE', where, 'reserved key __proto__');
-    out[k] = plainValue(o[k], `${where}.${k}`);
-  }
+  for (const k of Object.keys(o)) out[safeKey(k, where)] = plainValue(o[k], `${where}.${k}`);
   return out;
 }

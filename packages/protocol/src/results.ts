@@ -11,13 +11,13 @@ import {
   bool,
   bytes,
   compact,
-  fail,
   list,
   nested,
   type Obj,
   oneOf,
   optNested,
   optU32,
+  safeKey,
   str,
   strValue,
   u32,
@@ -95,15 +95,12 @@ export function statusInfo(o: Obj, where: string): StatusInfo {
   });
 }
 
-/** Register values by name; the map is rebuilt so no key of the decoded object survives as-is. */
+/** Register values by name, copied into a fresh map; names that are prototype slots are refused. */
 function registers(o: Obj, where: string): Record<string, bigint> {
   const out: Record<string, bigint> = {};
   for (const name of Object.keys(o)) {
     strValue(name, where);
-    // Decoded maps never carry `__proto__` (msgpackr renames it); refuse it anyway rather than
-    // let an assignment below change the prototype of `out`.
-    if (name === '__proto__') fail('E_BAD_MESSAGE', where, 'reserved key __proto__');
-    out[name] = u64Value(o[name], `${where}.${name}`);
+    out[safeKey(name, where)] = u64Value(o[name], `${where}.${name}`);
   }
   return out;
 }

@@ -21,7 +21,7 @@ function refusal(fn: () => unknown): { code: ErrorCode; data: unknown } {
   throw new Error('expected an HvdbgError');
 }
 
-const args = (op: RequestOp, a: unknown) => validateRequestArgs(op, a);
+const args = <Op extends RequestOp>(op: Op, a: unknown) => validateRequestArgs(op, a);
 
 describe('integers', () => {
   it('normalises 64-bit fields from safe numbers and bigints to bigint', () => {
@@ -47,6 +47,10 @@ describe('integers', () => {
   it('normalises 32-bit fields from bigints to numbers', () => {
     expect(args('exec.switchCore', { vcpu: 0xffff_ffffn })).toStrictEqual({ vcpu: 0xffff_ffff });
     expect(args('cpu.rdmsr', { msr: 0xc000_0082n })).toStrictEqual({ msr: 0xc000_0082 });
+  });
+
+  it('reads a float -0 as the id 0', () => {
+    expect(Object.is(args('exec.switchCore', { vcpu: -0 }).vcpu, 0)).toBe(true);
   });
 
   it.each([-1, 2 ** 32, 0.5, 1n << 32n, -1n])('refuses a 32-bit field of %s', (vcpu) => {
@@ -170,12 +174,14 @@ describe('server messages', () => {
     expect(validateServerMessage({ t: 'log', batch: batch.slice(1) })).toMatchObject({ t: 'log' });
   });
 
-  it('rebuilds register maps without letting a key reach a prototype', () => {
-    const regs = JSON.parse('{"rax": 1, "constructor": 2}');
-    expect(validateResult('regs.get', { vcpu: 0, regs })).toStrictEqual({
-      vcpu: 0,
-      regs: { rax: 1n, constructor: 2n },
-    });
+  it('refuses free-form keys that name a prototype slot', () => {
+    for (const key of ['__proto__', 'constructor']) {
+      const map = JSON.parse(`{"rax": 1, "${key}": 2}`);
+      expect(refusal(() => validateResult('regs.get', { vcpu: 0, regs: map })).code).toBe('E_BAD_MESSAGE');
+      const error = { code: 'E_INTERNAL', message: 'x', data: map };
+      expect(refusal(() => validateServerMessage({ t: 'refused', error })).code).toBe('E_BAD_MESSAGE');
+    }
+    expect(validateResult('regs.get', { vcpu: 0, regs: { rax: 1 } })).toStrictEqual({ vcpu: 0, regs: { rax: 1n } });
   });
 
   it('refuses error codes outside the catalogue', () => {
