@@ -153,6 +153,8 @@ export class DebugSession extends EventEmitter<SessionEvents> {
     this.halt = welcome.halt;
     if (welcome.halt !== undefined) this.vcpu = welcome.halt.vcpu;
     this.state = welcome.state;
+    this.prevHaltRegs = Promise.resolve(undefined);
+    this.haltRegs = welcome.halt === undefined ? Promise.resolve(undefined) : this.snapshotRegisters(welcome.halt.vcpu);
     this.emit('state');
     await this.symbols().catch(() => SymbolTable.empty());
     return welcome;
@@ -338,8 +340,9 @@ export class DebugSession extends EventEmitter<SessionEvents> {
       }
       const rest = text.slice(head.start + head.text.length).trim();
       const parsed: ParsedLine = { text: text.trim(), word: head.text, args: tokens.slice(1), rest };
-      await spec.run(ctx, parsed);
+      // Set before running: dumps and `u` replace it with their address-less continuation.
       this.lastRepeatable = spec.repeatable ? text.trim() : undefined;
+      await spec.run(ctx, parsed);
     } catch (err) {
       outcome.ok = false;
       const code = err instanceof HvdbgError ? err.code : 'E_INTERNAL';
@@ -373,16 +376,21 @@ export class DebugSession extends EventEmitter<SessionEvents> {
     this.nextDisasm = undefined;
     this.state = halt.reason === 'triple-fault' || halt.reason === 'shutdown' ? 'stopped' : 'halted';
     this.prevHaltRegs = this.haltRegs;
-    this.haltRegs = this.request('regs.get', { vcpu: halt.vcpu }).then(
-      (r) => r.regs,
-      () => undefined,
-    );
+    this.haltRegs = this.snapshotRegisters(halt.vcpu);
     const symbol = this.symbolize(halt.rip);
     this.emit('output', { kind: 'halt', lines: this.describeHalt(halt), halt, ...(symbol ? { symbol } : {}) });
     this.emit('state');
     const waiters = this.haltWaiters;
     this.haltWaiters = [];
     for (const w of waiters) w(halt);
+  }
+
+  /** Registers at a halt, kept to highlight what the next halt changed. */
+  private snapshotRegisters(vcpu: number): Promise<Record<string, bigint> | undefined> {
+    return this.request('regs.get', { vcpu }).then(
+      (r) => r.regs,
+      () => undefined,
+    );
   }
 
   /** Serial output arrives in arbitrary pieces: print whole lines, and a tail after a pause. */

@@ -69,11 +69,10 @@ export class SymbolTable {
     while (best > 0 && this.sorted[best - 1]!.address === this.sorted[best]!.address) best--;
     const symbol = this.sorted[best]!;
     const offset = address - symbol.address;
-    if (symbol.size > 0n && offset >= symbol.size) {
-      // Past the symbol's end: only name it if it is still inside the module.
-      const mod = this.moduleAt(address);
-      if (mod === undefined || mod.name !== symbol.module) return undefined;
-    }
+    // Past a sized symbol's end the address belongs to no symbol (symbolize falls back to module+offset).
+    if (symbol.size > 0n && offset >= symbol.size) return undefined;
+    // An unsized label names addresses after it only inside its own module.
+    if (symbol.size === 0n && this.moduleAt(address)?.name !== symbol.module) return undefined;
     return { symbol, offset };
   }
 

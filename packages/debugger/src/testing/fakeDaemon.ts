@@ -8,6 +8,7 @@ import {
   decodeClientMessage,
   encodeMessage,
   frameBytes,
+  type HelloMessage,
   HvdbgError,
   type Notification,
   PROTOCOL_VERSION,
@@ -56,6 +57,7 @@ export function fakeWelcome(overrides: Partial<WelcomeMessage> = {}): WelcomeMes
 
 export class FakeDaemon {
   readonly requests: ReceivedRequest[] = [];
+  readonly hellos: HelloMessage[] = [];
   readonly handlers: FakeHandlers;
   welcome: WelcomeMessage | { refuse: HvdbgError };
   private readonly server: WebSocketServer;
@@ -117,6 +119,7 @@ export class FakeDaemon {
       const message = decodeClientMessage(frameBytes(data, isBinary));
       if (!greeted) {
         greeted = true;
+        if (message.t === 'hello') this.hellos.push(message);
         if ('refuse' in this.welcome) {
           this.send(ws, { t: 'refused', error: this.welcome.refuse.toBody() });
           ws.close();
