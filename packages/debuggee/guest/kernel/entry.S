@@ -11,6 +11,7 @@
 
   .section .text.boot, "ax"
   .globl _start
+  .type _start, @function
 _start:
   /* RDI = physical address of the boot info; keep it for kmain. */
   lea boot_stack_top(%rip), %rsp
@@ -22,6 +23,7 @@ _start:
 
   /* Second vCPU: started by HC_START_CPU with RSP on its own stack and RDI = its index. */
   .globl ap_start
+  .type ap_start, @function
 ap_start:
   xor %ebp, %ebp
   call ap_main
@@ -84,6 +86,7 @@ isr_stubs:
   .set vec, vec + 1
   .endr
 
+  .type isr_common, @function
 isr_common:
   testb $3, 24(%rsp)
   jz 1f
@@ -93,6 +96,7 @@ isr_common:
   mov %rsp, %rdi
   call trap_dispatch
   .globl trap_return
+  .type trap_return, @function
 trap_return:
   RESTORE_REGS
   testb $3, 24(%rsp)
@@ -115,6 +119,7 @@ isr_table:
   .text
 /* SYSCALL: RCX = user RIP, R11 = user RFLAGS, IF already cleared by IA32_FMASK. */
   .globl syscall_entry
+  .type syscall_entry, @function
 syscall_entry:
   swapgs
   mov %rsp, %gs:PERCPU_USER_RSP
@@ -139,6 +144,7 @@ syscall_entry:
 
 /* switch_context(u64 *save_ksp, u64 new_ksp): callee-saved registers live on each kernel stack. */
   .globl switch_context
+  .type switch_context, @function
 switch_context:
   push %rbp
   push %rbx
@@ -158,12 +164,14 @@ switch_context:
 
 /* First run of a thread: its kernel stack holds a trapframe that "returns" to ring 3. */
   .globl thread_entry
+  .type thread_entry, @function
 thread_entry:
   call thread_first_run
   jmp trap_return
 
 /* load_gdt_and_segments(gdtr, tss_sel): reload CS with a far return, then data segments and TR. */
   .globl load_gdt_and_segments
+  .type load_gdt_and_segments, @function
 load_gdt_and_segments:
   lgdt (%rdi)
   mov $0x10, %ax

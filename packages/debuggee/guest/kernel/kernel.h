@@ -85,7 +85,7 @@ struct percpu {
   struct thread idle;
   u32 index;
   u64 ticks;
-  struct hv_awareness aware;
+  struct hv_awareness aware __attribute__((aligned(64))); /* never straddles a page */
 };
 
 /* entry.S */
