@@ -49,6 +49,16 @@ describe('round trip', () => {
     expect([...bytes]).toEqual([1, 2, 3]);
   });
 
+  it('refuses to encode what the peer would refuse to decode', () => {
+    const withDate = { t: 'console', text: new Date(0) } as never;
+    expect(catchError(() => encodeMessage(withDate)).code).toBe('E_INTERNAL');
+  });
+
+  it('packs an undefined list item as nil, never as an extension', () => {
+    const frame = encodeMessage({ t: 'dropped', eventIds: [1, undefined] } as never);
+    expect(theirDecode(frame)).toStrictEqual({ t: 'dropped', eventIds: [1, null] });
+  });
+
   it('refuses to encode a frame above the frame limit', () => {
     const huge = new Uint8Array(LIMITS.maxFrameBytes);
     const err = catchError(() => encodeMessage({ t: 'res', id: 1, ok: true, result: { bytes: huge } }));
