@@ -8,7 +8,7 @@
  * unless an action produces output.
  */
 import { LOG_KIND_BUFFER, LOG_KIND_ERROR } from '@hvdbg/protocol';
-import type { HvCpu } from '../hv/vcpu.js';
+import type { Awareness, HvCpu } from '../hv/vcpu.js';
 import type { MessageQueue } from './queue.js';
 import type { RegisteredEvent } from './registry.js';
 
@@ -67,7 +67,7 @@ export class ActionRunner {
     private readonly queue: MessageQueue,
     private readonly scripts: ScriptExecutor,
     private readonly code: CodeExecutor,
-    private readonly processOf: (cpu: number) => { pid: number; tid: number },
+    private readonly awareness: Awareness,
     private readonly timeOf: (cpu: HvCpu) => bigint,
   ) {}
 
@@ -109,33 +109,36 @@ export class ActionRunner {
   private shipBuffer(f: Firing): void {
     const ev = f.ev!;
     if (ev.buffer === null) return;
-    const { pid, tid } = this.processOf(f.cpu.index);
+    const vcpu = f.cpu.index;
+    const a = this.awareness;
     const stage = f.stage === 0 ? 'pre' : 'post';
+    const bytes = ev.buffer.read();
     this.queue.push(
       ev.id,
       LOG_KIND_BUFFER,
-      f.cpu.index,
-      pid,
-      tid,
+      vcpu,
+      a.pid(vcpu),
+      a.tid(vcpu),
       this.timeOf(f.cpu),
       stage,
       ev.imm,
       undefined,
-      ev.buffer.read(),
+      bytes,
     );
   }
 
   /** A failed action or condition becomes an error record (always immediate: the user must see it). */
   report(f: Firing, what: string, err: ActionError): void {
     const ev = f.ev!;
-    const { pid, tid } = this.processOf(f.cpu.index);
+    const vcpu = f.cpu.index;
+    const { awareness: a } = this;
     const text = `event 0x${ev.id.toString(16)}: ${what} failed: ${err.code}: ${err.message}`;
     this.queue.push(
       ev.id,
       LOG_KIND_ERROR,
-      f.cpu.index,
-      pid,
-      tid,
+      vcpu,
+      a.pid(vcpu),
+      a.tid(vcpu),
       this.timeOf(f.cpu),
       f.stage === 0 ? 'pre' : 'post',
       true,

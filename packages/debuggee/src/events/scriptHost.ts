@@ -19,9 +19,9 @@ import {
   verifyScript,
 } from '@hvdbg/script';
 import iced from 'iced-x86';
-import type { PhysicalMemory } from '../machine/memory.js';
 import { readFull, writeFull } from '../hv/registers.js';
-import type { DebugCpu } from '../hv/vcpu.js';
+import type { Awareness, DebugCpu } from '../hv/vcpu.js';
+import type { PhysicalMemory } from '../machine/memory.js';
 import type { ActionError, Firing, ScriptExecutor } from './actions.js';
 import type { MessageQueue } from './queue.js';
 
@@ -38,7 +38,7 @@ export interface ScriptHostDeps {
   firingOf(vcpu: number): Firing;
   /** pid, tid, proc, thread, pname of a vCPU (0 when unknown), in PSEUDO_HOST order. */
   awareness(vcpu: number, which: number): number;
-  processOf(vcpu: number): { pid: number; tid: number };
+  process: Awareness;
   timeOf(cpu: DebugCpu): bigint;
   isHalted(): boolean;
   eventControl(op: 'enable' | 'disable' | 'clear', id: number | 'all'): void;
@@ -223,9 +223,19 @@ export class DaemonScriptHost implements ScriptHost, ScriptExecutor {
     const vcpu = this.currentVcpu();
     const f = this.d.firingOf(vcpu);
     const ev = f.ev;
-    const { pid, tid } = this.d.processOf(vcpu);
     const cpu = this.d.cpus[vcpu]!;
-    this.d.queue.push(ev?.id ?? 0, kind, vcpu, pid, tid, this.d.timeOf(cpu), f.stage === 0 ? 'pre' : 'post', ev?.imm ?? true, text);
+    const p = this.d.process;
+    this.d.queue.push(
+      ev?.id ?? 0,
+      kind,
+      vcpu,
+      p.pid(vcpu),
+      p.tid(vcpu),
+      this.d.timeOf(cpu),
+      f.stage === 0 ? 'pre' : 'post',
+      ev?.imm ?? true,
+      text,
+    );
   }
 
   private currentVcpu(): number {

@@ -105,13 +105,7 @@ function setup(vcpus = 2, mode: 'remote' | 'local' = 'remote') {
     runCode: (c: MachineCode, f: Firing) => (c as Code).fn(f) as ActionError | null,
     runCondition: (c: MachineCode, f: Firing) => (c as Code).fn(f) as boolean | ActionError,
   };
-  const runner = new ActionRunner(
-    queue,
-    scripts,
-    code,
-    () => ({ pid: 7, tid: 9 }),
-    () => 0n,
-  );
+  const runner = new ActionRunner(queue, scripts, code, { pid: () => 7, tid: () => 9 }, () => 0n);
   const bps = new BreakpointTable(ept);
   const pids = [7, 7];
   const hv = new Hypervisor(cpus, registry, runner, { pid: (c) => pids[c]!, tid: () => 9 }, bps);

@@ -48,6 +48,7 @@ export interface HaltRequest {
   eventId?: number;
   stage?: 'pre' | 'post';
   context?: bigint;
+  breakpointId?: number;
 }
 
 /** Decides, at each monitor-trap exit of a stepping vCPU, whether the step is over. */
@@ -123,6 +124,14 @@ export class Hypervisor implements ExitHandler<HvCpu> {
     this.sync();
   }
 
+  /** `events sc on|off` while halted by a pre-stage event: the decision the resumed walk starts from. */
+  setParkedSc(vcpu: number, on: boolean): boolean {
+    const st = this.cores[vcpu]!;
+    if (!st.parked) return false;
+    st.parkedSc = on;
+    return true;
+  }
+
   /** Forget a parked walk (the user changed state so that the instruction is not re-executed). */
   dropParked(vcpu: number): void {
     this.cores[vcpu]!.parked = false;
@@ -174,9 +183,10 @@ export class Hypervisor implements ExitHandler<HvCpu> {
       st.postCount = 0;
     }
     if (reason === EXIT_REASON_EPT_EXECUTE && !bpDone && this.breakpoints.list.length > 0) {
-      if (this.breakpointHit(cpu)) {
+      const bp = this.breakpointHit(cpu);
+      if (bp !== 0) {
         this.park(st, reason, rip, list, 0, 0, false, true);
-        this.haltRequest ??= { vcpu: cpu.index, reason: 'breakpoint' };
+        this.haltRequest ??= { vcpu: cpu.index, reason: 'breakpoint', breakpointId: bp };
         return EXIT_HALT;
       }
     }
@@ -333,7 +343,8 @@ export class Hypervisor implements ExitHandler<HvCpu> {
     st.parkedBpDone = bpDone;
   }
 
-  private breakpointHit(cpu: HvCpu): boolean {
+  /** The id of the breakpoint this execution hits, or 0. */
+  private breakpointHit(cpu: HvCpu): number {
     const addr = cpu.exitLinear;
     for (const bp of this.breakpoints.list) {
       if (!bp.enabled || bp.address !== addr) continue;
@@ -341,9 +352,9 @@ export class Hypervisor implements ExitHandler<HvCpu> {
       if (bp.pid !== ANY_FILTER && this.awareness.pid(cpu.index) !== bp.pid) continue;
       if (bp.tid !== ANY_FILTER && this.awareness.tid(cpu.index) !== bp.tid) continue;
       bp.hits++;
-      return true;
+      return bp.id;
     }
-    return false;
+    return 0;
   }
 
   private chainPre(st: CoreState, cpu: HvCpu, reason: number, qual: number): number {

@@ -8,7 +8,7 @@
  * selectors), 33–38 dr0 dr1 dr2 dr3 dr6 dr7.
  */
 import { HvdbgError } from '@hvdbg/protocol';
-import { FULL_REGISTERS, REGISTER_BASE, REGISTER_SHIFT, REGISTER_WIDTH, registerId } from '@hvdbg/script';
+import { FULL_REGISTERS } from '@hvdbg/script';
 import type { DebugCpu } from './vcpu.js';
 
 const CR_OF = [0, 2, 3, 4, 8];
@@ -44,30 +44,79 @@ export function writeFull(cpu: DebugCpu, id: number, v: bigint): void {
   else throw new HvdbgError('E_BAD_REGISTER', `no register with id ${id}`);
 }
 
-function idOf(name: string): number {
-  const id = registerId(name.toLowerCase().replace(/^@/, ''));
-  if (id === undefined) throw new HvdbgError('E_BAD_REGISTER', `no register named '${name}'`);
-  return id;
+/** Where a register name lives: full register id, lowest bit, width (SPEC §4.5 views). */
+interface View {
+  base: number;
+  shift: number;
+  width: number;
+}
+
+const FLAG_BITS: Record<string, [number, number]> = {
+  cf: [0, 1], pf: [2, 1], af: [4, 1], zf: [6, 1], sf: [7, 1], tf: [8, 1], if: [9, 1], df: [10, 1], of: [11, 1],
+  iopl: [12, 2], nt: [14, 1], rf: [16, 1], vm: [17, 1], ac: [18, 1], vif: [19, 1], vip: [20, 1], id: [21, 1],
+}; // biome-ignore format: table
+
+function buildViews(): Map<string, View> {
+  const views = new Map<string, View>();
+  FULL_REGISTERS.forEach((name, base) => {
+    views.set(name, { base, shift: 0, width: 64 });
+  });
+  const full = (n: string) => FULL_REGISTERS.indexOf(n as (typeof FULL_REGISTERS)[number]);
+  for (const x of ['a', 'b', 'c', 'd']) {
+    const base = full(`r${x}x`);
+    views.set(`e${x}x`, { base, shift: 0, width: 32 });
+    views.set(`${x}x`, { base, shift: 0, width: 16 });
+    views.set(`${x}h`, { base, shift: 8, width: 8 });
+    views.set(`${x}l`, { base, shift: 0, width: 8 });
+  }
+  for (const x of ['si', 'di', 'sp', 'bp']) {
+    const base = full(`r${x}`);
+    views.set(`e${x}`, { base, shift: 0, width: 32 });
+    views.set(x, { base, shift: 0, width: 16 });
+    views.set(`${x}l`, { base, shift: 0, width: 8 });
+  }
+  for (let n = 8; n <= 15; n++) {
+    const base = full(`r${n}`);
+    views.set(`r${n}d`, { base, shift: 0, width: 32 });
+    views.set(`r${n}w`, { base, shift: 0, width: 16 });
+    views.set(`r${n}h`, { base, shift: 8, width: 8 });
+    views.set(`r${n}l`, { base, shift: 0, width: 8 });
+  }
+  views.set('eip', { base: full('rip'), shift: 0, width: 32 });
+  views.set('ip', { base: full('rip'), shift: 0, width: 16 });
+  views.set('eflags', { base: full('rflags'), shift: 0, width: 32 });
+  views.set('flags', { base: full('rflags'), shift: 0, width: 16 });
+  for (const [name, [shift, width]] of Object.entries(FLAG_BITS))
+    views.set(name, { base: full('rflags'), shift, width });
+  return views;
+}
+
+const VIEWS = buildViews();
+
+function viewOf(name: string): View {
+  const v = VIEWS.get(name.toLowerCase().replace(/^@/, ''));
+  if (v === undefined) throw new HvdbgError('E_BAD_REGISTER', `no register named '${name}'`);
+  return v;
 }
 
 /** Reads a register by name (full register or a view such as eax, al, zf). */
 export function readNamed(cpu: DebugCpu, name: string): bigint {
-  const id = idOf(name);
-  const full = readFull(cpu, REGISTER_BASE[id]!);
-  const width = BigInt(REGISTER_WIDTH[id]!);
-  return (full >> BigInt(REGISTER_SHIFT[id]!)) & ((1n << width) - 1n);
+  const v = viewOf(name);
+  const full = readFull(cpu, v.base);
+  return (full >> BigInt(v.shift)) & ((1n << BigInt(v.width)) - 1n);
 }
 
 /** Writes a register by name; a view changes only its bits (SPEC §4.5). */
 export function writeNamed(cpu: DebugCpu, name: string, value: bigint): void {
-  const id = idOf(name);
-  const base = REGISTER_BASE[id]!;
-  const width = BigInt(REGISTER_WIDTH[id]!);
-  const shift = BigInt(REGISTER_SHIFT[id]!);
-  if (width === 64n) return writeFull(cpu, base, value);
-  const mask = ((1n << width) - 1n) << shift;
-  const full = readFull(cpu, base);
-  writeFull(cpu, base, (full & ~mask) | ((BigInt.asUintN(Number(width), value) << shift) & mask));
+  const v = viewOf(name);
+  if (v.width === 64) {
+    writeFull(cpu, v.base, value);
+    return;
+  }
+  const shift = BigInt(v.shift);
+  const mask = ((1n << BigInt(v.width)) - 1n) << shift;
+  const full = readFull(cpu, v.base);
+  writeFull(cpu, v.base, (full & ~mask) | ((BigInt.asUintN(v.width, value) << shift) & mask));
 }
 
 /** Names `r` shows by default: the full registers. */

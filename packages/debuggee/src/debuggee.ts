@@ -1,0 +1,538 @@
+/**
+ * The debug target: guest machine + emulated hypervisor + events + message queue, behind the
+ * DebugTarget contract the server drives (target.ts).
+ *
+ * Composition: the machine owns the vCPUs and memory; the hypervisor takes over every vCPU's exit
+ * handler (chaining the machine's hypercalls); events are validated by `events/validate.ts`,
+ * matched by `hv/exits.ts`, run by `events/actions.ts` with scripts on `events/scriptHost.ts` and
+ * custom code on `hv/customCode.ts`; everything they print goes through `events/queue.ts`.
+ *
+ * Execution is sliced: `runSlice` runs a bounded number of instruction-times and returns, so the
+ * server serves sockets between slices; a break requested inside a slice ends it at once and
+ * becomes a halt (queue flushed first, then `onHalt`). Guest faults never throw: a triple fault is
+ * a halt with reason 'triple-fault' and the target stops.
+ */
+import { readFileSync } from 'node:fs';
+import type {
+  BreakpointInfo,
+  EventInfo,
+  EventSpec,
+  GuestDescription,
+  GuestModule,
+  HaltInfo,
+  HaltReason,
+  MemorySpace,
+  Mode,
+  RunState,
+  StepKind,
+  SymbolInfo,
+} from '@hvdbg/protocol';
+import { HvdbgError, LIMITS } from '@hvdbg/protocol';
+import { Cpu } from './cpu/cpu.js';
+import { ActionRunner } from './events/actions.js';
+import { EventManager } from './events/manager.js';
+import { MessageQueue, type QueueOptions } from './events/queue.js';
+import { EventRegistry } from './events/registry.js';
+import { DaemonScriptHost } from './events/scriptHost.js';
+import { AwarenessCache } from './hv/awareness.js';
+import { BreakpointTable } from './hv/breakpoints.js';
+import { CustomCodeRunner, DEFAULT_CODE_BUDGET } from './hv/customCode.js';
+import { EptManager } from './hv/ept.js';
+import { Hypervisor } from './hv/exits.js';
+import { DEFAULT_REGISTER_NAMES, readNamed, writeNamed } from './hv/registers.js';
+import { StepState } from './hv/stepper.js';
+import type { DebugCpu, HvCpu } from './hv/vcpu.js';
+import { Machine } from './machine/machine.js';
+import { PhysicalMemory } from './machine/memory.js';
+import type { DebugTarget, SliceResult, TargetListener } from './target.js';
+
+export interface DebuggeeOptions {
+  /** Guest ELF path; undefined = the built-in kernel. */
+  guestPath?: string;
+  /** Guest ELF bytes (wins over guestPath). */
+  image?: Uint8Array;
+  vcpus?: number;
+  memoryBytes?: bigint | number;
+  workload?: string;
+  lossless?: boolean;
+  mode?: Mode;
+  /** Start halted (reason 'startup'). */
+  halted?: boolean;
+  /** Instruction-times per slice: bounds pause latency and the time between socket turns. */
+  sliceInstructions?: number;
+  /** Machine scheduling (tests). */
+  timerPeriod?: number;
+  quantum?: number;
+  queue?: QueueOptions;
+  /** Instructions a custom-code or condition run may retire. */
+  codeBudget?: number;
+  /** Accepted for the composition root; the target itself logs nothing on the hot path. */
+  log?: unknown;
+}
+
+export const DEFAULT_SLICE_INSTRUCTIONS = 200_000;
+const IDLE: SliceResult = Object.freeze({ instructions: 0, idle: true }) as SliceResult;
+const NULL_LISTENER: TargetListener = {
+  onLog() {},
+  onDropped() {},
+  onConsole() {},
+  onHalt() {},
+  onResume() {},
+  onEventsChanged() {},
+};
+
+export class Debuggee implements DebugTarget {
+  readonly mode: Mode;
+  readonly lossless: boolean;
+  readonly machine: Machine;
+  readonly queue: MessageQueue;
+  readonly registry = new EventRegistry();
+  readonly events: EventManager;
+  readonly hv: Hypervisor;
+  readonly scripts: DaemonScriptHost;
+  readonly code: CustomCodeRunner;
+  readonly breakpoints: BreakpointTable;
+  readonly awareness: AwarenessCache;
+  readonly sliceInstructions: number;
+  private readonly cpus: DebugCpu[];
+  private readonly ept: EptManager;
+  private listener: TargetListener = NULL_LISTENER;
+  private runState: RunState = 'running';
+  private halt: HaltInfo | undefined = undefined;
+  private main = 0;
+  private stepping: StepState | null = null;
+
+  constructor(options: DebuggeeOptions = {}) {
+    this.mode = options.mode ?? 'remote';
+    this.lossless = options.lossless ?? false;
+    this.sliceInstructions = options.sliceInstructions ?? DEFAULT_SLICE_INSTRUCTIONS;
+    const image = options.image ?? (options.guestPath !== undefined ? readFileSync(options.guestPath) : undefined);
+    this.machine = new Machine({
+      memoryBytes: Number(options.memoryBytes ?? 64n * 1024n * 1024n),
+      vcpus: options.vcpus ?? 2,
+      workload: options.workload ?? 'mixed',
+      ...(image !== undefined ? { image } : {}),
+      ...(options.timerPeriod !== undefined ? { timerPeriod: options.timerPeriod } : {}),
+      ...(options.quantum !== undefined ? { quantum: options.quantum } : {}),
+    });
+    this.cpus = this.machine.cpus as unknown as DebugCpu[];
+    this.queue = new MessageQueue({ lossless: this.lossless, ...options.queue });
+    this.awareness = new AwarenessCache(this.machine);
+    this.ept = new EptManager(this.machine.ept);
+    this.breakpoints = new BreakpointTable(this.ept);
+    this.code = new CustomCodeRunner(
+      (bytes) => new PhysicalMemory(bytes),
+      (memory, ept) => new Cpu(0, memory, ept),
+      options.codeBudget ?? DEFAULT_CODE_BUDGET,
+    );
+    const timeOf = (cpu: HvCpu) => BigInt(cpu.instructions) + (cpu as DebugCpu).tscOffset;
+    let hv: Hypervisor | null = null;
+    this.scripts = new DaemonScriptHost({
+      cpus: this.cpus,
+      memory: this.machine.memory,
+      queue: this.queue,
+      mode: this.mode,
+      firingOf: (vcpu) => hv!.firing(vcpu),
+      awareness: (vcpu, which) => this.awareness.field(vcpu, which * 8),
+      process: this.awareness,
+      timeOf,
+      isHalted: () => this.runState !== 'running',
+      eventControl: (op, id) => {
+        this.events.modify(id, op);
+        this.listener.onEventsChanged();
+      },
+    });
+    const actions = new ActionRunner(this.queue, this.scripts, this.code, this.awareness, timeOf);
+    this.hv = hv = new Hypervisor(this.cpus, this.registry, actions, this.awareness, this.breakpoints);
+    this.events = new EventManager(this.registry, this.ept, {
+      mode: this.mode,
+      vcpus: this.cpus.length,
+      ept: this.ept,
+      translate: (address, pid) => this.cpuFor(pid).translate(address, 'x'),
+      prepareScript: (buffer) => this.scripts.prepare(buffer),
+      checkCode: (bytes, limit) => this.code.check(bytes, limit),
+      loadCode: (bytes) => this.code.loadCode(bytes),
+      allocBuffer: (size) => this.code.allocBuffer(size),
+    });
+    this.registry.onChange = () => this.hv.sync();
+    this.hv.install();
+    this.machine.onConsole((text) => this.listener.onConsole(text));
+    if (options.halted) {
+      this.runState = 'halted';
+      this.queue.halted = true;
+      this.halt = this.haltReport('startup', 0);
+    }
+  }
+
+  setListener(listener: TargetListener): void {
+    this.listener = listener;
+    this.queue.setSink(listener);
+  }
+
+  /** Backpressure from the wire side: while blocked, messages stay queued (drops / throttling apply). */
+  setConsumerBlocked(blocked: boolean): void {
+    this.queue.blocked = blocked;
+  }
+
+  // -- Machine and state ------------------------------------------------------------------------
+
+  description(): GuestDescription {
+    return this.machine.description();
+  }
+
+  state(): RunState {
+    return this.runState;
+  }
+
+  haltInfo(): HaltInfo | undefined {
+    return this.halt;
+  }
+
+  instructions(): bigint {
+    return BigInt(this.machine.instructions);
+  }
+
+  mainVcpu(): number {
+    return this.main;
+  }
+
+  runSlice(): SliceResult {
+    if (this.runState !== 'running') return IDLE;
+    const now = Date.now();
+    if (this.queue.throttled) {
+      this.queue.pump(now);
+      if (this.queue.throttled) return IDLE;
+    }
+    this.queue.setNow(now);
+    this.hv.haltRequest = null;
+    const step = this.stepping;
+    let instructions: number;
+    let stop: string;
+    let stopVcpu: number;
+    if (step !== null && step.kind === 'instr') {
+      // `i`: the main core alone, interrupts blocked (SPEC §5).
+      const before = this.machine.instructions;
+      const code = this.machine.runVcpu(step.vcpu, this.sliceInstructions);
+      instructions = this.machine.instructions - before;
+      stop = code === 1 ? 'exit-halt' : code === 3 ? 'triple-fault' : code === 4 ? 'shutdown' : 'budget';
+      stopVcpu = step.vcpu;
+      if (code === 2) {
+        // HLT with interrupts blocked would never finish: report the step where it stands.
+        this.hv.haltRequest ??= { vcpu: step.vcpu, reason: 'step' };
+        stop = 'exit-halt';
+      }
+      if (stop === 'triple-fault' || stop === 'shutdown') this.machine.stopped = stop;
+      this.machine.flushConsole();
+    } else {
+      const slice = this.machine.runSlice(this.sliceInstructions);
+      instructions = slice.instructions;
+      stop = slice.stop;
+      stopVcpu = slice.vcpu;
+    }
+    this.queue.pump(Date.now());
+    const req = this.hv.haltRequest;
+    if (req !== null) {
+      this.hv.haltRequest = null;
+      const reason: HaltReason = req.reason === 'breakpoint' ? 'breakpoint' : req.reason === 'step' ? 'step' : 'event';
+      const info = this.haltReport(reason, req.vcpu);
+      if (req.eventId !== undefined) info.eventId = req.eventId;
+      if (req.breakpointId !== undefined) info.eventId = req.breakpointId;
+      if (req.stage !== undefined) info.stage = req.stage;
+      if (req.context !== undefined) info.context = req.context;
+      if (reason === 'step') {
+        const by = this.stepBy;
+        if (by !== undefined) info.byClient = by;
+      }
+      this.enterHalt(info);
+    } else if (stop === 'triple-fault' || stop === 'shutdown') {
+      this.endStepping();
+      this.runState = 'stopped';
+      this.queue.flushAll(Date.now());
+      const info = this.haltReport(stop, stopVcpu);
+      this.halt = info;
+      this.listener.onHalt(info);
+    }
+    return { instructions, idle: false };
+  }
+
+  tick(nowMs: number): void {
+    this.queue.pump(nowMs);
+  }
+
+  // -- Execution control ------------------------------------------------------------------------
+
+  pause(byClient?: number): void {
+    if (this.runState !== 'running') return;
+    const info = this.haltReport('pause', this.main);
+    if (byClient !== undefined) info.byClient = byClient;
+    this.enterHalt(info);
+  }
+
+  resume(byClient?: number): void {
+    this.requireHalted();
+    void byClient;
+    this.leaveHalt(false);
+  }
+
+  private stepBy: number | undefined = undefined;
+
+  step(kind: StepKind, count: number, vcpu?: number, byClient?: number): void {
+    this.requireHalted();
+    if (!['into', 'over', 'instr', 'out'].includes(kind))
+      throw new HvdbgError('E_BAD_VALUE', `unknown step kind '${kind}'`);
+    if (!Number.isInteger(count) || count < 1 || count > LIMITS.maxStepCount) {
+      throw new HvdbgError('E_BAD_VALUE', `step count must be 1..${LIMITS.maxStepCount}`);
+    }
+    const index = vcpu ?? this.main;
+    this.checkVcpu(index);
+    this.main = index;
+    const step = new StepState(kind, count, index);
+    const cpu = this.cpus[index]!;
+    step.begin(cpu);
+    this.stepping = step;
+    this.stepBy = byClient;
+    if (kind === 'instr') cpu.interruptsMasked = true;
+    this.hv.setStepHook(index, step.hook);
+    this.leaveHalt(true);
+  }
+
+  switchCore(vcpu: number): HaltInfo {
+    this.requireHalted();
+    this.checkVcpu(vcpu);
+    this.main = vcpu;
+    const prev = this.halt;
+    const info = this.haltReport(prev?.reason ?? 'pause', vcpu);
+    this.halt = info;
+    return info;
+  }
+
+  shutdown(): void {
+    if (this.runState === 'stopped') return;
+    this.endStepping();
+    this.queue.flushAll(Date.now());
+    this.runState = 'stopped';
+    this.halt = this.haltReport('shutdown', this.main);
+  }
+
+  private enterHalt(info: HaltInfo): void {
+    this.endStepping();
+    // Every message produced before the halt ships before the halt notification.
+    this.queue.flushAll(Date.now());
+    info.lastSeq = this.queue.lastShippedSeq;
+    this.queue.halted = true;
+    this.runState = 'halted';
+    this.main = info.vcpu;
+    this.halt = info;
+    this.listener.onHalt(info);
+  }
+
+  private leaveHalt(step: boolean): void {
+    this.queue.halted = false;
+    this.runState = 'running';
+    this.halt = undefined;
+    this.listener.onResume(step);
+  }
+
+  private endStepping(): void {
+    const s = this.stepping;
+    if (s === null) return;
+    this.stepping = null;
+    this.cpus[s.vcpu]!.interruptsMasked = false;
+    this.hv.setStepHook(s.vcpu, null);
+  }
+
+  private haltReport(reason: HaltReason, vcpu: number): HaltInfo {
+    const cpu = this.cpus[vcpu]!;
+    const rip = BigInt.asUintN(64, cpu.getRip());
+    let bytes: Uint8Array | null = null;
+    for (let n = 16; n > 0 && bytes === null; n--) bytes = cpu.readVirtual(rip, n);
+    return {
+      reason,
+      vcpu,
+      rip,
+      rflags: cpu.getRflags(),
+      bytes: bytes ?? new Uint8Array(0),
+      lastSeq: this.queue.lastShippedSeq,
+    };
+  }
+
+  private requireHalted(): void {
+    if (this.runState === 'stopped') throw new HvdbgError('E_GUEST_STOPPED');
+    if (this.runState !== 'halted') throw new HvdbgError('E_NOT_HALTED');
+  }
+
+  private checkVcpu(vcpu: number): DebugCpu {
+    const cpu = Number.isInteger(vcpu) ? this.cpus[vcpu] : undefined;
+    if (cpu === undefined) throw new HvdbgError('E_BAD_VCPU', `no vCPU ${vcpu} (the guest has ${this.cpus.length})`);
+    return cpu;
+  }
+
+  /** The vCPU whose address space is `pid`'s (the main core when no pid is given). */
+  private cpuFor(pid: number | undefined, vcpu = this.main): DebugCpu {
+    const cpu = this.checkVcpu(vcpu);
+    if (pid === undefined || this.awareness.pid(vcpu) === pid) return cpu;
+    for (let i = 0; i < this.cpus.length; i++) if (this.awareness.pid(i) === pid) return this.cpus[i]!;
+    throw new HvdbgError(
+      'E_BAD_ADDRESS',
+      `process ${pid} is not running on any vCPU; its address space is not current`,
+    );
+  }
+
+  // -- Registers and memory ---------------------------------------------------------------------
+
+  readRegisters(vcpu: number, names?: string[]): Record<string, bigint> {
+    const cpu = this.checkVcpu(vcpu);
+    const out: Record<string, bigint> = {};
+    for (const name of names ?? DEFAULT_REGISTER_NAMES) out[name] = readNamed(cpu, name);
+    return out;
+  }
+
+  writeRegister(vcpu: number, name: string, value: bigint): void {
+    writeNamed(this.checkVcpu(vcpu), name, value);
+    if (this.halt !== undefined && vcpu === this.halt.vcpu) {
+      const cpu = this.cpus[vcpu]!;
+      this.halt.rip = BigInt.asUintN(64, cpu.getRip());
+      this.halt.rflags = cpu.getRflags();
+    }
+  }
+
+  readMemory(space: MemorySpace, address: bigint, length: number, vcpu: number, pid?: number): Uint8Array {
+    checkLength(length);
+    if (space === 'physical') {
+      const pa = this.physical(address, length);
+      return this.machine.memory.readBytes(pa, length);
+    }
+    const bytes = this.cpuFor(pid, vcpu).readVirtual(BigInt.asUintN(64, address), length);
+    if (bytes === null)
+      throw new HvdbgError(
+        'E_BAD_ADDRESS',
+        `0x${BigInt.asUintN(64, address).toString(16)} (length ${length}) is not mapped`,
+      );
+    return bytes;
+  }
+
+  writeMemory(space: MemorySpace, address: bigint, bytes: Uint8Array, vcpu: number, pid?: number): number {
+    checkLength(bytes.length);
+    if (space === 'physical') {
+      this.machine.memory.writeBytes(this.physical(address, bytes.length), bytes);
+      return bytes.length;
+    }
+    if (!this.cpuFor(pid, vcpu).writeVirtual(BigInt.asUintN(64, address), bytes)) {
+      throw new HvdbgError(
+        'E_BAD_ADDRESS',
+        `0x${BigInt.asUintN(64, address).toString(16)} (length ${bytes.length}) is not mapped`,
+      );
+    }
+    return bytes.length;
+  }
+
+  private physical(address: bigint, length: number): number {
+    const m = this.machine.memory;
+    const pa = Number(address);
+    if (address < 0n || length === 0 || !m.isRam(pa) || !m.isRam(pa + length - 1)) {
+      throw new HvdbgError(
+        'E_BAD_ADDRESS',
+        `physical 0x${address.toString(16)} (length ${length}) is outside guest RAM`,
+      );
+    }
+    return pa;
+  }
+
+  translate(address: bigint, vcpu: number, pid?: number): { physical: bigint; entries: bigint[] } {
+    const w = this.cpuFor(pid, vcpu).walk(BigInt.asUintN(64, address));
+    if (w === null)
+      throw new HvdbgError('E_BAD_ADDRESS', `0x${BigInt.asUintN(64, address).toString(16)} is not mapped`);
+    return { physical: BigInt(w.physical), entries: w.entries };
+  }
+
+  readMsr(vcpu: number, msr: number): bigint {
+    return this.checkVcpu(vcpu).getMsr(msr);
+  }
+
+  writeMsr(vcpu: number, msr: number, value: bigint): void {
+    this.checkVcpu(vcpu).setMsr(msr, value);
+  }
+
+  // -- Events, breakpoints, scripts --------------------------------------------------------------
+
+  addEvent(spec: EventSpec): { id: number; tag: bigint; warnings: string[] } {
+    const r = this.events.add(spec);
+    this.listener.onEventsChanged();
+    return r;
+  }
+
+  listEvents(): EventInfo[] {
+    return this.events.list();
+  }
+
+  modifyEvent(id: number | 'all', action: 'enable' | 'disable' | 'clear'): number {
+    const n = this.events.modify(id, action);
+    this.listener.onEventsChanged();
+    return n;
+  }
+
+  setShortCircuit(on: boolean): void {
+    this.requireHalted();
+    const h = this.halt!;
+    if (h.reason !== 'event' || h.stage !== 'pre' || !this.hv.setParkedSc(h.vcpu, on)) {
+      throw new HvdbgError('E_BAD_PARAMETER', 'events sc applies only while halted by a pre-stage event');
+    }
+  }
+
+  readEventBuffer(id: number): Uint8Array {
+    const ev = this.registry.get(id);
+    if (ev === undefined) throw new HvdbgError('E_BAD_EVENT_ID', `no event has id 0x${id.toString(16)}`);
+    return ev.buffer === null ? new Uint8Array(0) : ev.buffer.read();
+  }
+
+  evalScript(buffer: Uint8Array, vcpu: number): { output: string[]; error?: { code: string; message: string } } {
+    this.checkVcpu(vcpu);
+    try {
+      return this.scripts.evaluate(buffer, vcpu);
+    } catch (err) {
+      if (err instanceof HvdbgError) return { output: [], error: { code: err.code, message: err.message } };
+      throw err;
+    }
+  }
+
+  addBreakpoint(address: bigint, filter: { pid?: number; tid?: number; core?: number }): number {
+    if (filter.core !== undefined) this.checkVcpu(filter.core);
+    const cpu = this.cpuFor(filter.pid, filter.core ?? this.main);
+    const pa = cpu.translate(BigInt.asUintN(64, address), 'x');
+    if (pa < 0) throw new HvdbgError('E_BAD_ADDRESS', `0x${BigInt.asUintN(64, address).toString(16)} is not mapped`);
+    const id = this.breakpoints.add(address, pa, filter);
+    this.hv.sync();
+    return id;
+  }
+
+  listBreakpoints(): BreakpointInfo[] {
+    return this.breakpoints.info();
+  }
+
+  modifyBreakpoint(id: number | 'all', action: 'enable' | 'disable' | 'clear'): number {
+    const n = this.breakpoints.modify(id, action);
+    this.hv.sync();
+    return n;
+  }
+
+  // -- Symbols and queue ------------------------------------------------------------------------
+
+  symbols(): { modules: GuestModule[]; symbols: SymbolInfo[] } {
+    return { modules: this.machine.modules(), symbols: this.machine.symbols };
+  }
+
+  queueDepth(): number {
+    return this.queue.depth;
+  }
+
+  drops(): bigint {
+    return this.queue.drops;
+  }
+}
+
+function checkLength(length: number): void {
+  if (!Number.isInteger(length) || length < 0)
+    throw new HvdbgError('E_BAD_VALUE', 'length must be a non-negative integer');
+  if (length > LIMITS.maxMemoryBytes)
+    throw new HvdbgError('E_TOO_LARGE', `at most ${LIMITS.maxMemoryBytes} bytes per request`);
+}
