@@ -4,7 +4,7 @@
  * receives bytecode. A syntax error keeps its source so the caller can draw a caret under it.
  */
 import { HvdbgError } from '@hvdbg/protocol';
-import * as scriptPackage from '@hvdbg/script';
+import { compileScript } from '@hvdbg/script';
 import type { SymbolTable } from './symbols.js';
 
 /** `statements` for actions and `?`; `expression` for a single value; `condition` allows comparisons. */
@@ -12,18 +12,10 @@ export type CompileMode = 'statements' | 'expression' | 'condition';
 
 export type ScriptCompiler = (source: string, mode: CompileMode, symbols: SymbolTable) => Uint8Array;
 
-type CompileScript = (
-  source: string,
-  options: { symbols?: (name: string) => bigint | undefined; mode?: CompileMode },
-) => Uint8Array;
-
 /** Compiles with `@hvdbg/script`; errors become E_SCRIPT_SYNTAX carrying source, line and column. */
 export const defaultCompiler: ScriptCompiler = (source, mode, symbols) => {
-  const compileScript = (scriptPackage as unknown as { compileScript?: CompileScript }).compileScript;
-  if (compileScript === undefined)
-    throw new HvdbgError('E_CONFIG', 'the script compiler is not available in this build');
   try {
-    return compileScript(source, { symbols: (name) => symbols.resolve(name), mode });
+    return compileScript(source, { symbols: (name: string) => symbols.resolve(name), mode });
   } catch (err) {
     if (err instanceof HvdbgError && err.code === 'E_SCRIPT_SYNTAX') {
       throw new HvdbgError('E_SCRIPT_SYNTAX', err.message, { ...err.data, source });
