@@ -1,0 +1,455 @@
+/**
+ * The vCPU: prefix decoding, dispatch, the run loop and the public (cold-path, BigInt) API used by
+ * the machine, the hypervisor and the debugger. Instruction semantics live in execute*.ts,
+ * strings.ts, system.ts and transfer.ts; paging in paging.ts/tlb.ts; delivery in interrupts.ts.
+ *
+ * The run loop (SDM Vol. 3A §6.9 priorities, simplified): between instructions, when `eventPending`
+ * is set, it reports mode changes, delivers injected events and external interrupts (RFLAGS.IF,
+ * STI/MOV SS shadow) and honours HLT. Guest faults arrive as the GUEST_FAULT sentinel and are
+ * delivered through the IDT with the double/triple-fault rules (§6.15, Table 6-5).
+ */
+import type { PhysicalMemory } from '../machine/memory.js';
+import { applyCr, crValue } from './control.js';
+import { OPS } from './execute.js';
+import './execute0f.js';
+import { RUN_BUDGET, RUN_EXIT_HALT, RUN_HLT, RUN_SHUTDOWN, RUN_TRIPLE_FAULT } from './exitcall.js';
+import {
+  EXIT_HALT,
+  EXIT_REASON_EPT_EXECUTE,
+  EXIT_REASON_EXCEPTION_NMI,
+  EXIT_REASON_EXTERNAL_INTERRUPT,
+  EXIT_REASON_MODE_CHANGE,
+  EXIT_REASON_MONITOR_TRAP_FLAG,
+  EXIT_REASON_TRIPLE_FAULT,
+  EXIT_SKIP,
+  EXIT_WANT_PRE,
+} from './exits.js';
+import {
+  EXIT_ABANDON,
+  EXIT_SKIP_INSN,
+  GUEST_FAULT,
+  hasErrorCode,
+  isContributory,
+  VEC_DF,
+  VEC_GP,
+  VEC_PF,
+} from './faults.js';
+import { readMsr, writeMsr } from './msr.js';
+import { CpuOperands } from './operands.js';
+import { isCanonical } from './paging.js';
+import { type CpuSnapshot, restoreSnapshot, takeSnapshot } from './snapshot.js';
+import { FLAG_IF, SEG_FS, SEG_GS } from './state.js';
+import './strings.js';
+import './system.js';
+import './transfer.js';
+
+export {
+  REG_R8,
+  REG_R9,
+  REG_R10,
+  REG_R11,
+  REG_R12,
+  REG_R13,
+  REG_R14,
+  REG_R15,
+  REG_RAX,
+  REG_RBP,
+  REG_RBX,
+  REG_RCX,
+  REG_RDI,
+  REG_RDX,
+  REG_RSI,
+  REG_RSP,
+  SEG_CS,
+  SEG_DS,
+  SEG_ES,
+  SEG_FS,
+  SEG_GS,
+  SEG_SS,
+} from './state.js';
+export type { CpuSnapshot };
+export { RUN_BUDGET, RUN_EXIT_HALT, RUN_HLT, RUN_SHUTDOWN, RUN_TRIPLE_FAULT };
+
+/** Kind of each byte in the legacy-prefix position: 1 = prefix. */
+const PREFIX = new Uint8Array(256);
+for (const p of [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]) PREFIX[p] = 1;
+
+export class Cpu extends CpuOperands {
+  /** Pending injected event (injectException), -1 = none. */
+  private injectVector = -1;
+  private injectError = -1;
+  /** External interrupt acknowledged but not yet delivered (exit handler halted the run). */
+  private pendingExternal = -1;
+
+  constructor(index: number, memory: PhysicalMemory, ept: Uint8Array) {
+    super(index, memory, ept);
+  }
+
+  // ---------------------------------------------------------------- execution
+
+  /** Decodes prefixes and executes one instruction at `rip`. */
+  step(): void {
+    const rip = this.rip;
+    const off = rip - this.fetchBase;
+    if (!(off >= 0 && off < 4096)) this.refillFetch(rip);
+    if (this.fetchTrap !== 0 && (this.exitMask[EXIT_REASON_EPT_EXECUTE]! & EXIT_WANT_PRE) !== 0) {
+      this.exitLinear = rip;
+      this.exitAddress = this.translate(BigInt(rip), 'x');
+      this.exitAccess = 4;
+      if (this.exitPre(EXIT_REASON_EPT_EXECUTE, 4) === EXIT_SKIP) return;
+    }
+    this.ip = rip;
+    this.rex = 0;
+    this.osize = 4;
+    this.asize = 8;
+    this.repPrefix = 0;
+    this.has66 = false;
+    this.lock = false;
+    this.segOverrideBase = 0;
+    let b = this.fetch8();
+    if (PREFIX[b] !== 0 || (b & 0xf0) === 0x40) b = this.prefixes(b);
+    OPS[b]!(this);
+    this.rip = this.ip;
+    this.instructions++;
+  }
+
+  /** Consumes legacy prefixes and REX; returns the opcode (0x100 | byte for the 0F map). */
+  private prefixes(b: number): number {
+    for (;;) {
+      if (PREFIX[b] !== 0) {
+        this.rex = 0; // a REX followed by a legacy prefix is ignored
+        switch (b) {
+          case 0x66:
+            this.has66 = true;
+            break;
+          case 0x67:
+            this.asize = 4;
+            break;
+          case 0xf2:
+          case 0xf3:
+            this.repPrefix = b;
+            break;
+          case 0xf0:
+            this.lock = true;
+            break;
+          case 0x64:
+            this.segOverrideBase = this.segBase[SEG_FS]!;
+            break;
+          case 0x65:
+            this.segOverrideBase = this.segBase[SEG_GS]!;
+            break;
+          default:
+            this.segOverrideBase = 0; // ES/CS/SS/DS overrides are ignored in 64-bit mode
+        }
+      } else if ((b & 0xf0) === 0x40) this.rex = b;
+      else break;
+      if (this.ip - this.rip >= 15) this.raise(VEC_GP, 0);
+      b = this.fetch8();
+    }
+    this.osize = (this.rex & 8) !== 0 ? 8 : this.has66 ? 2 : 4;
+    if (b === 0x0f) return 0x100 | this.fetch8();
+    return b;
+  }
+
+  /**
+   * Runs up to `maxInstructions` loop iterations (retired instructions, plus faults and deliveries).
+   * Returns a RUN_* code. Guest faults never escape.
+   */
+  run(maxInstructions: number): number {
+    this.flushTlb(); // pick up EPT / page-table changes made while we were not running
+    this.eventPending = true;
+    let n = 0;
+    while (n < maxInstructions) {
+      try {
+        for (; n < maxInstructions; n++) {
+          if (this.eventPending) {
+            const r = this.handleEvents();
+            if (r >= 0) return r;
+          }
+          if (this.halted) return RUN_HLT;
+          this.step();
+          if (this.mtf) {
+            const h = this.exitHandler;
+            if (h !== null) {
+              const r = h.pre(this, EXIT_REASON_MONITOR_TRAP_FLAG, 0);
+              this.flushTlb();
+              if (r === EXIT_HALT) return RUN_EXIT_HALT;
+            }
+          }
+        }
+      } catch (e) {
+        n++;
+        const r = this.onThrow(e);
+        if (r >= 0) return r;
+      }
+    }
+    return RUN_BUDGET;
+  }
+
+  private onThrow(e: unknown): number {
+    this.sysAccess = false;
+    if (e === GUEST_FAULT) return this.handleFault(this.faultVector, this.faultError);
+    if (e === EXIT_ABANDON) {
+      this.faultSoft = false;
+      return RUN_EXIT_HALT;
+    }
+    if (e === EXIT_SKIP_INSN) {
+      this.rip = this.ip;
+      this.instructions++;
+      return -1;
+    }
+    throw e;
+  }
+
+  /** Delivers a guest exception with the double/triple-fault rules. Returns a RUN_* code or -1. */
+  private handleFault(vector: number, error: number): number {
+    let soft = this.faultSoft;
+    this.faultSoft = false;
+    for (;;) {
+      if ((this.exitMask[EXIT_REASON_EXCEPTION_NMI]! & EXIT_WANT_PRE) !== 0) {
+        this.exitValue = BigInt(Math.max(error, 0));
+        this.exitSize = soft ? this.ip - this.rip : 0;
+        try {
+          if (this.exitPre(EXIT_REASON_EXCEPTION_NMI, vector) === EXIT_SKIP) return -1;
+        } catch (e) {
+          if (e === EXIT_ABANDON) return RUN_EXIT_HALT;
+          throw e;
+        }
+      }
+      try {
+        this.deliver(vector, hasErrorCode(vector) ? Math.max(error, 0) : -1, soft, false, soft ? this.ip : this.rip);
+        return -1;
+      } catch (e) {
+        this.sysAccess = false;
+        if (e !== GUEST_FAULT) throw e;
+        const second = this.faultVector;
+        if (vector === VEC_DF) return this.tripleFault();
+        const firstBad = isContributory(vector) || vector === VEC_PF;
+        const secondBad = isContributory(second) || (vector === VEC_PF && second === VEC_PF);
+        if (firstBad && secondBad) {
+          vector = VEC_DF;
+          error = 0;
+        } else {
+          vector = second;
+          error = this.faultError;
+        }
+        soft = false;
+      }
+    }
+  }
+
+  private tripleFault(): number {
+    if ((this.exitMask[EXIT_REASON_TRIPLE_FAULT]! & EXIT_WANT_PRE) !== 0 && this.exitHandler !== null) {
+      this.exitHandler.pre(this, EXIT_REASON_TRIPLE_FAULT, 0);
+    }
+    this.halted = true;
+    return RUN_TRIPLE_FAULT;
+  }
+
+  /** Between-instruction events. Returns a RUN_* code to stop, else -1. */
+  private handleEvents(): number {
+    this.eventPending = false;
+    if (this.stopRequest >= 0) {
+      const r = this.stopRequest;
+      this.stopRequest = -1;
+      return r;
+    }
+    if (this.modeChanged) {
+      this.modeChanged = false;
+      if ((this.exitMask[EXIT_REASON_MODE_CHANGE]! & EXIT_WANT_PRE) !== 0) {
+        try {
+          this.exitPre(EXIT_REASON_MODE_CHANGE, this.cpl_);
+        } catch (e) {
+          if (e === EXIT_ABANDON) return RUN_EXIT_HALT;
+          throw e;
+        }
+      }
+    }
+    if (this.injectVector >= 0) {
+      const v = this.injectVector;
+      const err = this.injectError;
+      this.injectVector = -1;
+      this.halted = false;
+      const r = this.deliverEvent(v, err, false);
+      if (r >= 0) return r;
+    }
+    if (
+      (this.interrupts !== null || this.pendingExternal >= 0) &&
+      !this.interruptsMasked &&
+      (this.rflags & FLAG_IF) !== 0
+    ) {
+      if (this.instructions < this.shadowEnd) {
+        this.eventPending = true;
+      } else if (this.pendingExternal >= 0 || this.interrupts!.pending(this)) {
+        const v = this.pendingExternal >= 0 ? this.pendingExternal : this.interrupts!.acknowledge(this) & 0xff;
+        this.pendingExternal = v;
+        if ((this.exitMask[EXIT_REASON_EXTERNAL_INTERRUPT]! & EXIT_WANT_PRE) !== 0) {
+          let r: number;
+          try {
+            r = this.exitPre(EXIT_REASON_EXTERNAL_INTERRUPT, v);
+          } catch (e) {
+            if (e === EXIT_ABANDON) return RUN_EXIT_HALT;
+            throw e;
+          }
+          if (r === EXIT_SKIP) {
+            this.pendingExternal = -1;
+            return -1;
+          }
+        }
+        this.pendingExternal = -1;
+        this.halted = false;
+        const r = this.deliverEvent(v, -1, true);
+        if (r >= 0) return r;
+        this.eventPending = true; // another interrupt may be waiting
+      }
+    }
+    if (this.halted) this.eventPending = true;
+    return -1;
+  }
+
+  /** Delivers an injected or external event (no exception exit), with fault escalation. */
+  private deliverEvent(vector: number, error: number, external: boolean): number {
+    try {
+      this.deliver(vector, error, false, external, this.rip);
+      return -1;
+    } catch (e) {
+      this.sysAccess = false;
+      if (e !== GUEST_FAULT) throw e;
+      return this.handleFault(this.faultVector, this.faultError);
+    }
+  }
+
+  // ---------------------------------------------------------------- events into the CPU
+
+  injectException(vector: number, errorCode?: number): void {
+    this.injectVector = vector & 0xff;
+    this.injectError = errorCode === undefined ? -1 : errorCode;
+    this.eventPending = true;
+  }
+
+  // ---------------------------------------------------------------- cold-path register API
+
+  getReg(r: number): bigint {
+    return (BigInt(this.hi[r]! >>> 0) << 32n) | BigInt(this.lo[r]! >>> 0);
+  }
+
+  setReg(r: number, v: bigint): void {
+    const u = BigInt.asUintN(64, v);
+    this.lo[r] = Number(u & 0xffffffffn) | 0;
+    this.hi[r] = Number(u >> 32n) | 0;
+  }
+
+  getRip(): bigint {
+    return BigInt.asUintN(64, BigInt(this.rip));
+  }
+
+  setRip(v: bigint): void {
+    const n = Number(BigInt.asIntN(64, v));
+    this.rip = n;
+    this.ip = n;
+  }
+
+  getRflags(): bigint {
+    return BigInt(this.readFlags() >>> 0);
+  }
+
+  setRflags(v: bigint): void {
+    this.lzOp = 0;
+    this.rflags = (Number(v & 0x3f7fd7n) | 2) >>> 0;
+    this.eventPending = true;
+  }
+
+  getCr(n: number): bigint {
+    const [lo, hi] = crValue(this, n);
+    return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+  }
+
+  /** Debug write of a control register (validity checked; no exits). Returns false when rejected. */
+  setCr(n: number, v: bigint): boolean {
+    const u = BigInt.asUintN(64, v);
+    const ok = applyCr(this, n, Number(u & 0xffffffffn) | 0, Number(u >> 32n) | 0);
+    this.flushTlb();
+    return ok;
+  }
+
+  getDr(n: number): bigint {
+    return this.dr[n & 7]!;
+  }
+
+  setDr(n: number, v: bigint): void {
+    this.dr[n & 7] = BigInt.asUintN(64, v);
+  }
+
+  setSegmentSelector(i: number, sel: number): void {
+    if ((sel & 0xfffc) === 0) {
+      this.nullSegment(i, sel);
+      return;
+    }
+    try {
+      this.readDescriptor(sel);
+      const base = this.segBase[i]!;
+      this.cacheSegment(i, sel);
+      // FS/GS bases set through MSRs are 64-bit; keep them unless the descriptor says otherwise.
+      if (i === SEG_FS || i === SEG_GS) this.segBase[i] = base === 0 ? this.segBase[i]! : base;
+      if (i === 1) this.setCpl(sel & 3);
+    } catch (e) {
+      if (e !== GUEST_FAULT) throw e;
+      this.segSel[i] = sel;
+    }
+  }
+
+  getDescriptorTable(which: 'gdtr' | 'idtr'): { base: bigint; limit: number } {
+    const base = which === 'gdtr' ? this.gdtrBase : this.idtrBase;
+    return { base: BigInt.asUintN(64, BigInt(base)), limit: which === 'gdtr' ? this.gdtrLimit : this.idtrLimit };
+  }
+
+  setDescriptorTable(which: 'gdtr' | 'idtr', base: bigint, limit: number): void {
+    const b = Number(BigInt.asIntN(64, base));
+    if (which === 'gdtr') {
+      this.gdtrBase = b;
+      this.gdtrLimit = limit & 0xffff;
+    } else {
+      this.idtrBase = b;
+      this.idtrLimit = limit & 0xffff;
+    }
+  }
+
+  getMsr(index: number): bigint {
+    return readMsr(this, index >>> 0) ?? this.msrs.get(index >>> 0) ?? 0n;
+  }
+
+  setMsr(index: number, v: bigint): void {
+    if (!writeMsr(this, index >>> 0, v)) this.msrs.set(index >>> 0, BigInt.asUintN(64, v));
+  }
+
+  getEfer(): bigint {
+    return BigInt(this.efer);
+  }
+
+  /** Sets CPL directly (loader / tests); also adjusts the CS/SS RPL bits. */
+  setCplForLoader(cpl: number): void {
+    this.setCpl(cpl);
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  saveState(): CpuSnapshot {
+    return takeSnapshot(this);
+  }
+
+  restoreState(s: CpuSnapshot): void {
+    restoreSnapshot(this, s);
+    this.setCplMasks();
+    this.flushTlb();
+    this.eventPending = true;
+  }
+
+  /** RIP as a JS number (hot-path friendly; canonical). */
+  get ripNumber(): number {
+    return this.rip;
+  }
+
+  static isCanonical(lin: number): boolean {
+    return isCanonical(lin);
+  }
+}
