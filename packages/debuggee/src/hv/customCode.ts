@@ -102,6 +102,8 @@ export class CustomCodeRunner implements CodeExecutor {
   private nextSlot = SLOTS_BASE;
   private readonly freeSlots = new Map<number, number[]>();
   private readonly tablesMapped = new Set<number>();
+  /** GUEST_REGS as a DataView straight over its frame: the copy in and out is the hot part of a run. */
+  private readonly regsView: DataView;
 
   constructor(
     makeMemory: (bytes: number) => PhysicalMemory,
@@ -117,6 +119,8 @@ export class CustomCodeRunner implements CodeExecutor {
     this.map(SENTINEL, 1);
     m.write8(SENTINEL, 0xf4); // HLT
     this.map(GUEST_REGS, 1);
+    m.write32(GUEST_REGS, 0); // allocate the frame so its view stays valid
+    this.regsView = m.view(GUEST_REGS / PAGE);
     this.map(STACK_LOW, (STACK_TOP - STACK_LOW) / PAGE);
     this.core.setCr(3, BigInt(PML4));
   }
@@ -203,31 +207,38 @@ export class CustomCodeRunner implements CodeExecutor {
   }
 
   private loadGuestRegs(g: GuestRegs): void {
-    const m = this.memory;
+    const v = this.regsView;
     const fast = g as GuestRegs & { lo?: Int32Array; hi?: Int32Array };
     if (fast.lo !== undefined && fast.hi !== undefined) {
+      const lo = fast.lo;
+      const hi = fast.hi;
       for (let r = 0; r < 16; r++) {
-        m.write32(GUEST_REGS + r * 8, fast.lo[r]!);
-        m.write32(GUEST_REGS + r * 8 + 4, fast.hi[r]!);
+        v.setInt32(r * 8, lo[r]!, true);
+        v.setInt32(r * 8 + 4, hi[r]!, true);
       }
       return;
     }
-    for (let r = 0; r < 16; r++) m.write64(GUEST_REGS + r * 8, BigInt.asUintN(64, g.getReg(r)));
+    for (let r = 0; r < 16; r++) v.setBigUint64(r * 8, BigInt.asUintN(64, g.getReg(r)), true);
   }
 
   /** Applies GUEST_REGS to the guest; only changed registers are written. */
   private storeGuestRegs(g: GuestRegs): void {
-    const m = this.memory;
+    const v = this.regsView;
     const fast = g as GuestRegs & { lo?: Int32Array; hi?: Int32Array };
-    for (let r = 0; r < 16; r++) {
-      const lo = m.read32(GUEST_REGS + r * 8) | 0;
-      const hi = m.read32(GUEST_REGS + r * 8 + 4) | 0;
-      if (fast.lo !== undefined && fast.hi !== undefined) {
-        if (fast.lo[r] === lo && fast.hi[r] === hi) continue;
+    if (fast.lo !== undefined && fast.hi !== undefined) {
+      const glo = fast.lo;
+      const ghi = fast.hi;
+      for (let r = 0; r < 16; r++) {
+        const lo = v.getInt32(r * 8, true);
+        const hi = v.getInt32(r * 8 + 4, true);
+        if (glo[r] === lo && ghi[r] === hi) continue;
+        g.setReg(r, v.getBigUint64(r * 8, true));
       }
-      const v = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-      if (fast.lo === undefined && BigInt.asUintN(64, g.getReg(r)) === v) continue;
-      g.setReg(r, v);
+      return;
+    }
+    for (let r = 0; r < 16; r++) {
+      const value = v.getBigUint64(r * 8, true);
+      if (BigInt.asUintN(64, g.getReg(r)) !== value) g.setReg(r, value);
     }
   }
 
