@@ -233,9 +233,9 @@ export function formatHaltReason(halt: HaltInfo): string {
   }
 }
 
-/** `[event 0x3 vcpu 1] text` (or `[vcpu 1]` for messages not tied to an event). */
+/** `[event 0x3 vcpu 1] text`: every message comes from an event (ids start at 0). */
 export function formatLog(record: LogRecord): string {
-  const tag = record.eventId > 0 ? `event ${hex(record.eventId)} vcpu ${record.vcpu}` : `vcpu ${record.vcpu}`;
+  const tag = `event ${hex(record.eventId)} vcpu ${record.vcpu}`;
   const prefix = record.kind === LOG_KIND_ERROR ? 'error: ' : record.kind === LOG_KIND_WARNING ? 'warning: ' : '';
   const late = record.late ? ' (late)' : '';
   let body: string;

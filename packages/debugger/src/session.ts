@@ -297,8 +297,16 @@ export class DebugSession extends EventEmitter<SessionEvents> {
     if (!this.client.connected) throw new HvdbgError('E_DISCONNECTED');
   }
 
+  /** The guest's state is frozen: halted, or stopped for good (state still readable, post mortem). */
   requireHalted(): void {
     this.requireConnection();
+    if (this.state !== 'halted' && this.state !== 'stopped') throw new HvdbgError('E_NOT_HALTED');
+  }
+
+  /** The guest can be resumed or stepped. */
+  requireResumable(): void {
+    this.requireConnection();
+    if (this.state === 'stopped') throw new HvdbgError('E_GUEST_STOPPED');
     if (this.state !== 'halted') throw new HvdbgError('E_NOT_HALTED');
   }
 

@@ -7,6 +7,9 @@ import { expectSmall, hex } from '../numbers.js';
 import type { Token } from '../tokenize.js';
 import type { CommandSpec } from './types.js';
 
+/** Past tense of the modify actions, for confirmations. */
+export const PAST = { enable: 'enabled', disable: 'disabled', clear: 'cleared' } as const;
+
 export interface BreakpointArgs {
   address: string;
   pid?: string;
@@ -58,7 +61,7 @@ function modifyCommand(name: string, action: 'enable' | 'disable' | 'clear'): Co
       if (line.args.length > 1) throw new HvdbgError('E_BAD_PARAMETER', `${name} takes one id or all`);
       const id = parseIdOrAll(line.args[0], 'breakpoint');
       const r = await s.request('bp.modify', { id, action });
-      ctx.print(`${r.affected} breakpoint${r.affected === 1 ? '' : 's'} ${action}d`);
+      ctx.print(`${r.affected} breakpoint${r.affected === 1 ? '' : 's'} ${PAST[action]}`);
       ctx.setData(r);
     },
   };

@@ -31,7 +31,7 @@ function disasmCommand(name: string, aliases: string[], space: MemorySpace): Com
       const a = parseRangeArgs(line.args, name);
       let address: bigint | undefined;
       if (a.address !== undefined) address = await s.evaluate(a.address);
-      else address = s.nextDisasm ?? (s.state === 'halted' ? s.halt?.rip : undefined);
+      else address = s.nextDisasm ?? (s.state === 'running' ? undefined : s.halt?.rip);
       if (address === undefined)
         throw new HvdbgError('E_BAD_PARAMETER', `${name} needs an address while the guest runs`);
       const length = a.length === undefined ? BigInt(DEFAULT_DISASM_BYTES) : await s.evaluate(a.length);

@@ -5,7 +5,7 @@
 import { HvdbgError } from '@hvdbg/protocol';
 import { formatEvents } from '../format.js';
 import { hex } from '../numbers.js';
-import { parseIdOrAll } from './breakpoints.js';
+import { PAST, parseIdOrAll } from './breakpoints.js';
 import { EVENT_COMMANDS, parseEventCommand } from './eventCommand.js';
 import type { CommandSpec } from './types.js';
 
@@ -78,7 +78,7 @@ export const EVENT_MANAGEMENT_COMMANDS: CommandSpec[] = [
         throw new HvdbgError('E_BAD_PARAMETER', `unknown events action '${first.text}' (e, d, c or sc)`);
       const id = parseIdOrAll(second, 'event');
       const r = await s.request('event.modify', { id, action });
-      ctx.print(`${r.affected} event${r.affected === 1 ? '' : 's'} ${action}d`);
+      ctx.print(`${r.affected} event${r.affected === 1 ? '' : 's'} ${PAST[action]}`);
       ctx.setData(r);
     },
   },

@@ -41,7 +41,7 @@ function stepCommand(
     async run(ctx, line) {
       const s = ctx.session;
       s.requireController();
-      s.requireHalted();
+      s.requireResumable();
       if (line.args.length > 1) throw new HvdbgError('E_BAD_PARAMETER', `${line.word} takes at most one count`);
       const count = line.args.length === 0 ? 1 : expectSmall(line.args[0]!.text, 'step count', LIMITS.maxStepCount);
       if (count === 0) throw new HvdbgError('E_BAD_VALUE', 'the step count must be at least 1');
@@ -81,6 +81,7 @@ export const EXECUTION_COMMANDS: CommandSpec[] = [
         ctx.print('the guest is running (local mode never halts it)');
         return;
       }
+      if (s.state === 'stopped') throw new HvdbgError('E_GUEST_STOPPED');
       if (s.state !== 'halted') throw new HvdbgError('E_NOT_RUNNING', 'the guest is already running');
       await s.request('exec.continue', {});
     },
@@ -102,8 +103,8 @@ export const EXECUTION_COMMANDS: CommandSpec[] = [
         ctx.print('local mode: the guest cannot be paused (the debugger would halt its own machine)');
         return;
       }
-      if (s.state === 'halted') {
-        ctx.print('the guest is already halted');
+      if (s.state === 'halted' || s.state === 'stopped') {
+        ctx.print(`the guest is already ${s.state}`);
         return;
       }
       const halted = s.waitForHalt();
