@@ -212,10 +212,12 @@ class Compiler {
         this.block(s.body);
         return;
       case 'decl': {
+        // Without an initialiser nothing is stored: locals start at zero in every run (SPEC §4.6).
         const local = this.declare(s.name, s.type, s);
-        if (s.init) this.expr(s.init);
-        else this.emit(Op.PUSH_I32, 0);
-        this.storeLocal(local);
+        if (s.init) {
+          this.expr(s.init);
+          this.storeLocal(local);
+        }
         return;
       }
       case 'assign':
@@ -360,6 +362,13 @@ class Compiler {
   private callStatement(e: Expr & { k: 'call' }): boolean {
     if (e.name === 'printf') {
       this.printf(e);
+      return true;
+    }
+    const user = this.functionIndex.get(e.name);
+    if (user) {
+      for (const a of e.args) this.expr(a);
+      this.emit(Op.CALL, user.index);
+      this.emit(Op.POP);
       return true;
     }
     const id = BUILTIN_IDS.get(e.name);
@@ -536,7 +545,7 @@ class Compiler {
       if (user.decl.ret.isVoid) fail(`'${name}' returns void and has no value`, e);
       for (const a of e.args) this.expr(a);
       this.emit(Op.CALL, user.index);
-      return user.decl.ret.width < 8 ? user.decl.ret : user.decl.ret.signed ? user.decl.ret : null;
+      return user.decl.ret;
     }
     const id = BUILTIN_IDS.get(name)!;
     if (!BUILTINS[id].value) fail(`'${name}' has no value`, e);

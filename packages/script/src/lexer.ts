@@ -158,6 +158,8 @@ export class Lexer {
   lineStart = 0;
   /** Asked for all-hex words: true if the word names a function (built-in or user). */
   isFunctionName: (word: string) => boolean;
+  /** Called for each all-hex word starting with a letter that lexes as a number. */
+  onHexWord: ((tok: Token) => void) | undefined;
 
   constructor(src: string, isFunctionName: (word: string) => boolean) {
     this.src = src;
@@ -238,6 +240,7 @@ export class Lexer {
         if (s.charCodeAt(this.pos) === CH_BACKTICK) return this.number(tok);
         tok.kind = T.Number;
         tok.value = parseNumberWord(word)!;
+        this.onHexWord?.(tok);
         return tok;
       }
       tok.kind = T.Ident;

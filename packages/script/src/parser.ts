@@ -30,6 +30,8 @@ export interface ParseOptions {
   /** Resolves `module!name` to an address; undefined = unknown symbol (a compile error). */
   symbols?: (name: string) => bigint | undefined;
   mode?: ParseMode;
+  /** Told when a word that looks like a name lexes as a hex number (`face`, `add`; SPEC §4.10). */
+  onWarning?: (message: string, line: number, column: number) => void;
 }
 
 // Binary precedence (higher binds tighter), SPEC §4.3. Comparisons sit between shifts and `&` as in C.
@@ -74,6 +76,14 @@ class Parser {
   constructor(source: string, options: ParseOptions) {
     this.options = options;
     this.lx = new Lexer(source, (w) => isBuiltinName(w) || this.userFunctions.has(w));
+    const warned = new Set<number>(); // look-ahead may lex a word twice
+    this.lx.onHexWord = options.onWarning
+      ? (t) => {
+          if (warned.has(t.offset)) return;
+          warned.add(t.offset);
+          options.onWarning?.(`'${t.text}' is read as the hex number 0x${t.value.toString(16)}`, t.line, t.column);
+        }
+      : undefined;
     this.tok = this.lx.next();
   }
 
@@ -365,6 +375,11 @@ class Parser {
   /** Assignment, `x++`/`x--`, or a call used as a statement. */
   private simple(): Stmt {
     const at: Pos = { line: this.tok.line, column: this.tok.column };
+    if (this.tok.kind === T.Number && /^[A-Za-z]/.test(this.tok.text)) {
+      const next = this.peek();
+      if (next.kind === T.Punct && (ASSIGN_OPS.has(next.text) || next.text === '++' || next.text === '--'))
+        this.fail(`'${this.tok.text}' is a hex number here and cannot be used as a name`);
+    }
     const target = this.unary(false);
     if (this.tok.kind === T.Punct && (this.tok.text === '++' || this.tok.text === '--')) {
       const op = this.advance().text === '++' ? '+=' : '-=';

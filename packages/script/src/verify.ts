@@ -199,7 +199,7 @@ export function verifyScript(buffer: Uint8Array): VerifiedScript {
       for (const o of info.operands) len += OPERAND_BYTES[o];
       if (q + len > end) reject(`instruction ${info.name} at code offset ${q} runs past the end of function ${f}`);
       wordAt[q] = words;
-      fnOf[q] = f;
+      fnOf.fill(f, q, q + len);
       words += 1 + info.operands.length;
       q += len;
     }

@@ -1,0 +1,118 @@
+import { describe, expect, test } from 'vitest';
+import { output } from './test/run.js';
+
+// One line per case: statements → everything the script printed (or `error: <run-time error>`).
+const CASES: [string, string][] = [
+  // printf and print
+  ['printf("%llx %llx\\n", @rax, @rcx);', '3c fffff80000001000\n'],
+  ['printf("%x", @rbx);', '55667788'],
+  ['printf("%lx", @rbx);', '1122334455667788'],
+  ['printf("%d", -1);', '-1'],
+  ['printf("%lld", -1);', '-1'],
+  ['printf("%u", -1);', '4294967295'],
+  ['printf("%llu", -1);', '18446744073709551615'],
+  ['printf("%hd %hx", ffff, 12345);', '-1 2345'],
+  ['printf("%i", 0n42);', '42'],
+  ['printf("%o", 8);', '10'],
+  ['printf("%llo", -1);', '1777777777777777777777'],
+  ['printf("%c%c", 68, 69);', 'hi'],
+  ['printf("%p", 1234);', '0000000000001234'],
+  ['printf("%s!", 5000);', 'hello!'],
+  ['printf("%s", "lit");', 'lit'],
+  ['printf("%ws %ls", 5020, L"w");', 'wide w'],
+  ['printf("%08x|%-6d|%6d|%-4s|%5s", 1f, 0n42, -0n42, "ab", "cd");', '0000001f|42    |   -42|ab  |   cd'],
+  ['printf("%016llx", @rax);', '000000000000003c'],
+  ['printf("%05d", -0n42);', '-0042'],
+  ['printf("100%%\\n");', '100%\n'],
+  ['printf("tab\\there \\x41\\x4a \\"q\\" \\\\");', 'tab\there AJ "q" \\'],
+  ['printf("%s", 0);', 'error: printf: cannot read the string at 0x0'],
+  ['print(@rax);', '3c\n'],
+  ['print(0 - 1);', 'ffffffffffffffff\n'],
+  // variables, globals, assignment forms
+  ['x = 5; x += 3; x *= 2; x -= 1; x /= 3; x %= 4; printf("%d", x);', '1'],
+  ['x = 1; x <<= 4; x |= 3; x &= 1e; x ^= 5; x >>= 1; printf("%x", x);', 'b'],
+  ['x = 5; x++; x++; x--; printf("%d", x);', '6'],
+  ['x = y = 7; printf("%d %d", x, y);', '7 7'],
+  ['.g = 10; .g++; printf("%x", .g);', '11'],
+  ['.h = 1; x = &.h; eq(x, 99); printf("%x %x", .h, dq(x));', '99 99'],
+  ['v = 5; p = &v; *p = 8; printf("%d %d", v, *p);', '8 8'],
+  ['v = 5; p = reference(v); *p += 2; printf("%d", v);', '7'],
+  // registers: sub-register writes merge (SPEC quirk), flags set/clear
+  ['@eax = 1; printf("%llx", @rax);', '1'],
+  ['@rbx = ffffffffffffffff; @ebx = 1; printf("%llx", @rbx);', 'ffffffff00000001'],
+  ['@rbx = ffffffffffffffff; @bl = 0; @ah = 12; printf("%llx %llx", @rbx, @rax);', 'ffffffffffffff00 123c'],
+  ['@cf = 1; @zf = 0; printf("%x", @rflags);', '207'],
+  ['@iopl = 3; printf("%x %x", @iopl, @rflags);', '3 3246'],
+  ['@r8 = 1122334455667788; @r8d = 0; @r8w = ffff; @r8h = 1; printf("%llx", @r8);', '11223344000001ff'],
+  ['@rip = 1234; printf("%x", $ip);', '1234'],
+  // typed declarations: width and signedness
+  ['int i = ffffffff; printf("%lld", i);', '-1'],
+  ['unsigned int u = ffffffff; if (u > 0) { printf("pos"); }', 'pos'],
+  ['char ch = 1ff; printf("%lld", ch);', '-1'],
+  ['unsigned char ch = 1ff; ch++; printf("%lld", ch);', '0'],
+  ['int i = 7fffffff; i = i + 1; printf("%d", i);', '-2147483648'],
+  ['int i = -7; printf("%d %d", i / 2, i % 2);', '-3 -1'],
+  ['int i = -8; printf("%d", i >> 1);', '-4'],
+  ['x = 0 - 1; if (x > 0) { printf("undeclared compares unsigned"); }', 'undeclared compares unsigned'],
+  ['if (-1 > 0) { printf("no"); } else { printf("untyped compares signed"); }', 'untyped compares signed'],
+  ['int p = 1, q = 2; printf("%d", p + q);', '3'],
+  // control flow
+  ['if (1) { printf("a"); } else { printf("b"); }', 'a'],
+  ['x = 2; if (x == 1) { printf("1"); } elsif (x == 2) { printf("2"); } else { printf("3"); }', '2'],
+  ['x = 3; if (x == 1) { printf("1"); } elsif (x == 2) { printf("2"); } else { printf("3"); }', '3'],
+  ['i = 0; while (i < 3) { printf("%d", i); i++; }', '012'],
+  ['i = 0; do { printf("%d", i); i++; } while (i < 3);', '012'],
+  ['i = 5; do { printf("once"); } while (i < 3);', 'once'],
+  ['for (i = 0; i < 5; i++) { if (i == 1) { continue; } if (i == 3) { break; } printf("%d", i); }', '02'],
+  ['for (int i = 0; i < 3; i++) { printf("%d", i); }', '012'],
+  ['for (i = 0, j = 5; i < j; i++, j--) { printf("%d%d ", i, j); }', '05 14 23 '],
+  ['i = 0; while (1) { i++; if (i > 4) { break; } } printf("%d", i);', '5'],
+  ['i = 0; do { i++; if (i < 3) { continue; } printf("%d", i); } while (i < 5);', '345'],
+  ['for (i = 0; i < 2; i++) { for (j = 0; j < 2; j++) { printf("%d%d ", i, j); } }', '00 01 10 11 '],
+  ['{ printf("wrapped"); }', 'wrapped'],
+  ['// comment\nprintf("x"); /* block\n comment */ printf("y");', 'xy'],
+  // user functions
+  ['int sq(int n) { return n * n; } printf("%d", sq(9));', '81'],
+  ['int fib(int n) { if (n < 2) { return n; } return fib(n - 1) + fib(n - 2); } printf("%d", fib(0n15));', '610'],
+  ['void hello() { printf("hi "); } hello(); hello();', 'hi hi '],
+  ['void early(int n) { if (n) { return; } printf("late"); } early(1); early(0);', 'late'],
+  ['int two(int p, int q) { return p - q; } printf("%d", two(0n10, 3));', '7'],
+  ['int g() { .calls++; return .calls; } g(); g(); printf("%d", g());', '3'],
+  ['int loc() { x = 5; return x; } x = 1; loc(); printf("%d", x);', '1'],
+  ['int down(int n) { if (n == 0) { return 0; } return down(n - 1); } down(0n1000);', 'error: call depth over 128'],
+  // memory built-ins
+  ['eq(5080, 1122334455667788); printf("%llx %x", poi(5080), dd(5084));', '1122334455667788 11223344'],
+  ['ed(5080, aabbccdd); eb(5080, 11); printf("%x", dd(5080));', 'aabbcc11'],
+  ['memcpy(5090, 5000, 6); printf("%s", 5090);', 'hello'],
+  ['x = 0; memcpy(&x, "AB", 2); printf("%x", x);', '4241'],
+  ['eq_pa(9000, 55); printf("%x", db_pa(9000));', '55'],
+  ['memcpy_pa(9004, 9000, 1); printf("%x", db_pa(9004));', '1'],
+  ['printf("%d", eq(0, 1));', '0'],
+  ['memcpy(0, 5000, 4);', 'error: memcpy: cannot write memory at 0x0'],
+  ['*0 = 1;', 'error: cannot write 8 bytes of virtual memory at 0x0'],
+  // interlocked and spinlocks
+  ['.c = 5; printf("%d ", interlocked_increment(&.c)); printf("%d", .c);', '6 6'],
+  ['.c = 5; printf("%d", interlocked_decrement(&.c));', '4'],
+  ['.c = 5; printf("%d %d", interlocked_exchange(&.c, 9), .c);', '5 9'],
+  ['.c = 5; printf("%d %d", interlocked_exchange_add(&.c, 2), .c);', '5 7'],
+  [
+    '.c = 5; printf("%d %d ", interlocked_compare_exchange(&.c, 8, 5), .c); interlocked_compare_exchange(&.c, 1, 5); printf("%d", .c);',
+    '5 8 8',
+  ],
+  ['.l = 0; spinlock_lock(&.l); printf("%d ", .l); spinlock_unlock(&.l); printf("%d", .l);', '1 0'],
+  ['.l = 1; spinlock_lock(&.l);', 'error: spinlock at 0x8000000000000000 still held after 65536 tries'],
+  ['.l = 1; spinlock_lock_custom_wait(&.l, 10);', 'error: spinlock at 0x8000000000000000 still held after 16 tries'],
+  // pseudo-registers that point to text
+  ['printf("%s %s", $date, $time);', '2026-01-02 03:04:05.006'],
+  ['printf("%x %x", $context, $buffer);', '0 0'],
+  // limits
+  ['while (1) { }', 'error: step budget of 1000000 exhausted'],
+  ['x = 1 / 0;', 'error: division by zero'],
+  ['event_trace_step_out();', '[warning] event_trace_step_out() is not supported; ignored'],
+];
+
+describe('statements', () => {
+  test.each(CASES)('%s', (source, expected) => {
+    expect(output(source)).toBe(expected);
+  });
+});
