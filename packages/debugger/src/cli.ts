@@ -10,6 +10,7 @@ import { SERVER_VERSION } from '@hvdbg/protocol';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runBatch, splitBatch } from './batch.js';
+import { renderCommandReference } from './commands/table.js';
 import { formatError } from './format.js';
 import { type LocalDaemonOptions, startLocalDaemon } from './localDaemon.js';
 import { runRepl } from './repl.js';
@@ -33,6 +34,12 @@ function daemonOptions(argv: Common): LocalDaemonOptions {
 
 /** Interactive session on a fresh local daemon or a remote one; resolves with the exit code. */
 async function interactive(session: DebugSession, attach: () => Promise<void>): Promise<number> {
+  // Killed or hung up: leave cleanly so a daemon `hvdbg local` started does not outlive us.
+  for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      void session.disconnect().finally(() => process.exit(1));
+    });
+  }
   try {
     await attach();
   } catch (err) {
@@ -155,6 +162,14 @@ async function main(): Promise<number> {
       async (argv) => {
         const token = argv.token ?? process.env.HVDBG_TOKEN;
         code = await batch({ ...argv, ...(token ? { token } : {}) });
+      },
+    )
+    .command(
+      'reference',
+      'print the command reference as markdown (the README embeds it)',
+      (y) => y,
+      () => {
+        process.stdout.write(renderCommandReference());
       },
     )
     .demandCommand(1, 'choose a command: local, connect or run')

@@ -15,7 +15,10 @@ export type { CommandContext, CommandGroup, CommandSpec, ParsedLine } from './co
 export { disassemble, formatInstruction, formatListing } from './disasm.js';
 export { type ExprEnv, evaluate, parseExpression } from './expr.js';
 export * from './format.js';
+export { DAEMON_MAIN, type LocalDaemonOptions, startLocalDaemon } from './localDaemon.js';
 export { hex, parseNumber } from './numbers.js';
+export { complete, defaultHistoryFile, type ReplOptions, runRepl } from './repl.js';
+export { type CompileMode, defaultCompiler, type ScriptCompiler } from './scriptc.js';
 export {
   type CommandOutcome,
   DebugSession,

@@ -71,13 +71,29 @@ export const SESSION_COMMANDS: CommandSpec[] = [
     syntax: '.disconnect',
     summary: 'leave the daemon (it keeps running)',
     details:
-      'Detaches from the daemon. A controller detaching resumes a halted guest, as gdb does; the daemon and its events keep running. A daemon started by .connect local is stopped.',
+      'Leaves the daemon without changing the guest: a halted guest stays halted for the next controller (use .detach to resume it). The daemon and its events keep running. A daemon started by .connect local is stopped.',
     local: true,
     group: 'session',
     async run(ctx) {
       ctx.session.requireConnection();
       await ctx.session.disconnect();
       ctx.print('disconnected');
+    },
+  },
+  {
+    name: '.detach',
+    aliases: [],
+    syntax: '.detach',
+    summary: 'resume the guest and leave',
+    details: 'Resumes a halted guest at once, as gdb detach does, and leaves the daemon. Needs the controller role.',
+    local: true,
+    group: 'session',
+    async run(ctx) {
+      const s = ctx.session;
+      s.requireController();
+      await s.request('exec.detach', {});
+      await s.disconnect();
+      ctx.print('detached');
     },
   },
   {
