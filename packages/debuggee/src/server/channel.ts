@@ -11,6 +11,8 @@
  * that is still behind after a grace period, or whose buffer passes a hard cap, is disconnected.
  * The daemon's memory per client is therefore bounded by about the queue bound plus one frame.
  */
+
+import type { Duplex } from 'node:stream';
 import type { LogRecord } from '@hvdbg/protocol';
 import { encodeMessage } from '@hvdbg/protocol';
 import type { WebSocket } from 'ws';
@@ -43,9 +45,12 @@ export class ClientChannel {
   private behindSince = 0;
   private lastNoticeAt = 0;
   private closed = false;
+  private corked = false;
 
   constructor(
     private readonly ws: WebSocket,
+    /** The TCP socket under `ws`, corked around a slice so its frames leave in one write. */
+    private readonly socket: Duplex,
     private readonly limits: ChannelLimits,
     /** Called once when the client must go; the session closes the socket and logs the reason. */
     private readonly onOverflow: (reason: string) => void,
@@ -79,8 +84,26 @@ export class ClientChannel {
     this.write(frame, buffered);
   }
 
+  /**
+   * Holds writes until uncork(): the frames of one slice (often dozens of log batches) then reach
+   * the kernel in a single writev instead of one system call each, the difference between 16
+   * observers costing 16 times one and costing little more.
+   */
+  cork(): void {
+    if (this.corked || this.closed) return;
+    this.corked = true;
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  }
+
   /** Stops sending (the socket is closing). */
   close(): void {
+    this.uncork();
     this.closed = true;
   }
 
@@ -132,6 +155,7 @@ export class ClientChannel {
 
   private overflow(reason: string): void {
     if (this.closed) return;
+    this.uncork();
     this.closed = true;
     this.onOverflow(reason);
   }

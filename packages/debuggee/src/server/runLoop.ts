@@ -13,6 +13,9 @@ export interface RunLoopOptions {
   idleTickMs: number;
   /** True while slices must wait (lossless mode, controller behind); polled every idle tick. */
   throttled: () => boolean;
+  /** Called around each slice and its tick (the server corks client sockets meanwhile). */
+  beforeSlice: () => void;
+  afterSlice: () => void;
   log: Logger;
 }
 
@@ -68,6 +71,7 @@ export class RunLoop {
     this.timer = undefined;
     if (!this.running) return;
     let idle = true;
+    this.options.beforeSlice();
     try {
       if (!this.options.throttled()) {
         idle = this.target.runSlice().idle;
@@ -78,6 +82,8 @@ export class RunLoop {
       this.options.log.error({ err }, 'the target failed during a slice');
       if (this.running) this.schedule(FAULT_BACKOFF_MS);
       return;
+    } finally {
+      this.options.afterSlice();
     }
     // A listener (a halt, a request handled in between) may have scheduled us already.
     if (!this.running || this.immediate !== undefined) return;

@@ -30,6 +30,7 @@ import { validateExposure } from '../config.js';
 import type { DebugTarget, DropReport, TargetListener } from '../target.js';
 import type { ChannelLimits } from './channel.js';
 import { HANDLERS, type HandlerTable } from './handlers/index.js';
+import { LogFrameEncoder } from './logFrame.js';
 import { type ControllerLossPolicy, Roles } from './roles.js';
 import { RunLoop } from './runLoop.js';
 import { HostPolicy } from './security.js';
@@ -90,6 +91,7 @@ export class DebuggeeServer implements SessionHost, TargetListener {
   private readonly log: Logger;
   private readonly hostPolicy: HostPolicy;
   private readonly runLoop: RunLoop;
+  private readonly logEncoder = new LogFrameEncoder();
   private readonly wss: WebSocketServer;
   private readonly http: Server;
   /** Every connection, including those still in the handshake. */
@@ -122,6 +124,13 @@ export class DebuggeeServer implements SessionHost, TargetListener {
     this.runLoop = new RunLoop(target, {
       idleTickMs: this.limits.idleTickMs,
       throttled: () => this.throttled(),
+      // One write per client per slice, however many batches the slice produced.
+      beforeSlice: () => {
+        for (const s of this.open) s.channel.cork();
+      },
+      afterSlice: () => {
+        for (const s of this.open) s.channel.uncork();
+      },
       log: this.log,
     });
     this.wss = new WebSocketServer({
@@ -250,7 +259,14 @@ export class DebuggeeServer implements SessionHost, TargetListener {
 
   onLog(batch: LogRecord[]): void {
     if (batch.length === 0 || this.open.length === 0) return;
-    const frame = encodeMessage({ t: 'log', batch });
+    let frame: Uint8Array;
+    try {
+      frame = this.logEncoder.encode(batch);
+    } catch (err) {
+      // Unencodable output is a bug on the target side; it must not stop the guest's slice.
+      this.log.error({ err }, 'log batch could not be encoded');
+      return;
+    }
     const now = Date.now();
     const clients = this.open;
     for (let i = 0; i < clients.length; i++) clients[i]!.channel.sendLog(frame, batch, now);
@@ -303,10 +319,10 @@ export class DebuggeeServer implements SessionHost, TargetListener {
       rejectUpgrade(socket, 503, 'Service Unavailable');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket, req));
   }
 
-  private onConnection(ws: WebSocket, req: IncomingMessage): void {
+  private onConnection(ws: WebSocket, socket: Duplex, req: IncomingMessage): void {
     const id = this.nextSessionId++;
     const log = this.log.child({ sessionId: id });
     // First listener on the socket: an oversized frame or a protocol violation emits 'error' and
@@ -315,7 +331,7 @@ export class DebuggeeServer implements SessionHost, TargetListener {
       log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'socket error'),
     );
     log.info({ remote: req.socket.remoteAddress, port: req.socket.remotePort }, 'connection');
-    const session = new Session(id, ws, this, log, this.limits.handshakeTimeoutMs);
+    const session = new Session(id, ws, socket, this, log, this.limits.handshakeTimeoutMs);
     this.connections.add(session);
     void session.closed.then(() => this.connections.delete(session));
   }

@@ -11,6 +11,8 @@
  * connection stays open. Roles are checked, then the op's handler runs. User errors travel with
  * their code; anything else is a bug: logged with its stack, sent as E_INTERNAL without it.
  */
+
+import type { Duplex } from 'node:stream';
 import {
   type ClientMessage,
   decodeClientMessage,
@@ -84,11 +86,12 @@ export class Session implements Member {
   constructor(
     readonly id: number,
     private readonly ws: WebSocket,
+    socket: Duplex,
     private readonly host: SessionHost,
     readonly log: Logger,
     handshakeTimeoutMs: number,
   ) {
-    this.channel = new ClientChannel(ws, host.channelLimits, (reason) => this.close(reason, CLOSE_POLICY));
+    this.channel = new ClientChannel(ws, socket, host.channelLimits, (reason) => this.close(reason, CLOSE_POLICY));
     this.context = {
       target: host.target,
       client: this,

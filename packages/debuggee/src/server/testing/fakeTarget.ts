@@ -39,6 +39,10 @@ export interface FakeTargetOptions {
   text?: string;
   /** Stamp each record's `time` with process.hrtime (ns), for latency measurements. */
   stampTime?: boolean;
+  /** Emit at most one slice's worth of records per this many ns (0 = every slice), for latency runs. */
+  emitIntervalNs?: number;
+  /** Produce only while this says so (a benchmark pacing the guest to its slowest reader). */
+  gate?: () => boolean;
   lossless?: boolean;
 }
 
@@ -66,6 +70,9 @@ export class FakeTarget implements DebugTarget {
   logsPerSlice: number;
   batchSize: number;
   stampTime: boolean;
+  emitIntervalNs: bigint;
+  gate: (() => boolean) | undefined;
+  private lastEmit = 0n;
   private listener: TargetListener = NO_LISTENER;
   private runState: RunState;
   private halt: HaltInfo | undefined;
@@ -87,6 +94,8 @@ export class FakeTarget implements DebugTarget {
     this.logsPerSlice = options.logsPerSlice ?? 0;
     this.batchSize = options.batchSize ?? 64;
     this.stampTime = options.stampTime ?? false;
+    this.emitIntervalNs = BigInt(options.emitIntervalNs ?? 0);
+    this.gate = options.gate;
     this.text = options.text ?? 'syscall 0x3c by pid 7';
     this.regs = Array.from({ length: this.vcpus }, (_, v) => {
       const m = new Map<string, bigint>();
@@ -126,7 +135,16 @@ export class FakeTarget implements DebugTarget {
     if (this.runState !== 'running') return { instructions: 0, idle: true };
     this.slices++;
     this.instructionCount += 1000n;
-    this.produce(this.logsPerSlice);
+    if (this.gate !== undefined && !this.gate()) return { instructions: 1000, idle: false };
+    if (this.emitIntervalNs === 0n) {
+      this.produce(this.logsPerSlice);
+    } else {
+      const now = process.hrtime.bigint();
+      if (now - this.lastEmit >= this.emitIntervalNs) {
+        this.lastEmit = now;
+        this.produce(this.logsPerSlice);
+      }
+    }
     return { instructions: 1000, idle: false };
   }
 
