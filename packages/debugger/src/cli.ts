@@ -37,7 +37,7 @@ async function interactive(session: DebugSession, attach: () => Promise<void>): 
   // Killed or hung up: leave cleanly so a daemon `hvdbg local` started does not outlive us.
   for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
-      void session.disconnect().finally(() => process.exit(1));
+      void session.disconnect().finally(() => exitAfterFlush(1));
     });
   }
   try {
@@ -178,10 +178,12 @@ async function main(): Promise<number> {
   return code;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`${formatError(err)}\n`);
-    process.exit(1);
-  },
-);
+/** Exits once everything written to stdout has been flushed (pipes are asynchronous in Node). */
+function exitAfterFlush(code: number): void {
+  process.stdout.write('', () => process.exit(code));
+}
+
+main().then(exitAfterFlush, (err: unknown) => {
+  process.stderr.write(`${formatError(err)}\n`);
+  exitAfterFlush(1);
+});

@@ -138,6 +138,17 @@ describe('DebugSession', () => {
     expect((await session.execute('.wait halt')).ok).toBe(true);
   });
 
+  it('treats the guest as running after g even before the resumed notice', async () => {
+    const { session, guest } = await attach();
+    guest.daemon.handlers['exec.continue'] = () => ({});
+    expect((await session.execute('g')).ok).toBe(true);
+    expect(session.state).toBe('running');
+    const wait = session.execute('.wait halt 0n2000');
+    setTimeout(() => guest.halt('breakpoint'), 20);
+    expect((await wait).ok).toBe(true);
+    expect(session.state).toBe('halted');
+  });
+
   it('reports unknown commands and connection loss in one line', async () => {
     const { session, guest } = await attach();
     expect((await session.execute('frobnicate')).lines).toEqual([

@@ -81,6 +81,8 @@ export class DebugSession extends EventEmitter<SessionEvents> {
   /** Where `db`/`u` without an address continue. */
   nextDump: bigint | undefined = undefined;
   nextDisasm: bigint | undefined = undefined;
+  /** Halts seen on this connection; tells a stale `resumed` from a fresh one. */
+  haltCount = 0;
   /** The last command Enter repeats. */
   lastRepeatable: string | undefined = undefined;
   private symbolTable: SymbolTable | undefined = undefined;
@@ -377,7 +379,16 @@ export class DebugSession extends EventEmitter<SessionEvents> {
     return lines;
   }
 
+  /**
+   * After a successful continue: the guest runs, unless a halt already arrived since `haltCount`
+   * was read (a fast event can overtake the response and its `resumed` notice).
+   */
+  markRunning(haltCountBefore: number): void {
+    if (this.haltCount === haltCountBefore && this.state === 'halted') this.setState('running');
+  }
+
   private onHalted(halt: HaltInfo): void {
+    this.haltCount++;
     this.flushConsole();
     this.halt = halt;
     this.vcpu = halt.vcpu;

@@ -83,7 +83,9 @@ export const EXECUTION_COMMANDS: CommandSpec[] = [
       }
       if (s.state === 'stopped') throw new HvdbgError('E_GUEST_STOPPED');
       if (s.state !== 'halted') throw new HvdbgError('E_NOT_RUNNING', 'the guest is already running');
+      const before = s.haltCount;
       await s.request('exec.continue', {});
+      s.markRunning(before);
     },
   },
   {
