@@ -28,22 +28,19 @@ import type {
   SymbolInfo,
 } from '@hvdbg/protocol';
 import { HvdbgError, LIMITS } from '@hvdbg/protocol';
-import { Cpu } from './cpu/cpu.js';
-import { ActionRunner } from './events/actions.js';
-import { EventManager } from './events/manager.js';
-import { MessageQueue, type QueueOptions } from './events/queue.js';
-import { EventRegistry } from './events/registry.js';
-import { DaemonScriptHost } from './events/scriptHost.js';
+import type { EventManager } from './events/manager.js';
+import type { MessageQueue, QueueOptions } from './events/queue.js';
+import type { EventRegistry } from './events/registry.js';
+import type { DaemonScriptHost } from './events/scriptHost.js';
 import { AwarenessCache } from './hv/awareness.js';
-import { BreakpointTable } from './hv/breakpoints.js';
-import { CustomCodeRunner, DEFAULT_CODE_BUDGET } from './hv/customCode.js';
-import { EptManager } from './hv/ept.js';
-import { Hypervisor } from './hv/exits.js';
+import type { BreakpointTable } from './hv/breakpoints.js';
+import type { CustomCodeRunner } from './hv/customCode.js';
+import type { Hypervisor } from './hv/exits.js';
 import { DEFAULT_REGISTER_NAMES, readNamed, writeNamed } from './hv/registers.js';
+import { createHypervisorStack } from './hv/stack.js';
 import { StepState } from './hv/stepper.js';
-import type { DebugCpu, HvCpu } from './hv/vcpu.js';
+import type { DebugCpu } from './hv/vcpu.js';
 import { Machine } from './machine/machine.js';
-import { PhysicalMemory } from './machine/memory.js';
 import type { DebugTarget, SliceResult, TargetListener } from './target.js';
 
 export interface DebuggeeOptions {
@@ -86,7 +83,7 @@ export class Debuggee implements DebugTarget {
   readonly lossless: boolean;
   readonly machine: Machine;
   readonly queue: MessageQueue;
-  readonly registry = new EventRegistry();
+  readonly registry: EventRegistry;
   readonly events: EventManager;
   readonly hv: Hypervisor;
   readonly scripts: DaemonScriptHost;
@@ -95,7 +92,6 @@ export class Debuggee implements DebugTarget {
   readonly awareness: AwarenessCache;
   readonly sliceInstructions: number;
   private readonly cpus: DebugCpu[];
-  private readonly ept: EptManager;
   private listener: TargetListener = NULL_LISTENER;
   private runState: RunState = 'running';
   private halt: HaltInfo | undefined = undefined;
@@ -116,46 +112,26 @@ export class Debuggee implements DebugTarget {
       ...(options.quantum !== undefined ? { quantum: options.quantum } : {}),
     });
     this.cpus = this.machine.cpus as unknown as DebugCpu[];
-    this.queue = new MessageQueue({ lossless: this.lossless, ...options.queue });
     this.awareness = new AwarenessCache(this.machine);
-    this.ept = new EptManager(this.machine.ept);
-    this.breakpoints = new BreakpointTable(this.ept);
-    this.code = new CustomCodeRunner(
-      (bytes) => new PhysicalMemory(bytes),
-      (memory, ept) => new Cpu(0, memory, ept),
-      options.codeBudget ?? DEFAULT_CODE_BUDGET,
-    );
-    const timeOf = (cpu: HvCpu) => BigInt(cpu.instructions) + (cpu as DebugCpu).tscOffset;
-    let hv: Hypervisor | null = null;
-    this.scripts = new DaemonScriptHost({
+    const stack = createHypervisorStack({
       cpus: this.cpus,
       memory: this.machine.memory,
-      queue: this.queue,
+      ept: this.machine.ept,
       mode: this.mode,
-      firingOf: (vcpu) => hv!.firing(vcpu),
-      awareness: (vcpu, which) => this.awareness.field(vcpu, which * 8),
-      process: this.awareness,
-      timeOf,
+      awareness: this.awareness,
+      lossless: this.lossless,
+      ...(options.queue !== undefined ? { queue: options.queue } : {}),
+      ...(options.codeBudget !== undefined ? { codeBudget: options.codeBudget } : {}),
       isHalted: () => this.runState !== 'running',
-      eventControl: (op, id) => {
-        this.events.modify(id, op);
-        this.listener.onEventsChanged();
-      },
+      onEventsChanged: () => this.listener.onEventsChanged(),
     });
-    const actions = new ActionRunner(this.queue, this.scripts, this.code, this.awareness, timeOf);
-    this.hv = hv = new Hypervisor(this.cpus, this.registry, actions, this.awareness, this.breakpoints);
-    this.events = new EventManager(this.registry, this.ept, {
-      mode: this.mode,
-      vcpus: this.cpus.length,
-      ept: this.ept,
-      translate: (address, pid) => this.cpuFor(pid).translate(address, 'x'),
-      prepareScript: (buffer) => this.scripts.prepare(buffer),
-      checkCode: (bytes, limit) => this.code.check(bytes, limit),
-      loadCode: (bytes) => this.code.loadCode(bytes),
-      allocBuffer: (size) => this.code.allocBuffer(size),
-    });
-    this.registry.onChange = () => this.hv.sync();
-    this.hv.install();
+    this.queue = stack.queue;
+    this.registry = stack.registry;
+    this.events = stack.events;
+    this.hv = stack.hv;
+    this.scripts = stack.scripts;
+    this.code = stack.code;
+    this.breakpoints = stack.breakpoints;
     this.machine.onConsole((text) => this.listener.onConsole(text));
     if (options.halted) {
       this.runState = 'halted';

@@ -26,6 +26,8 @@ interface Owner {
 
 export class EptManager {
   private readonly owners = new Map<string, Owner>();
+  /** Called after the trap bits changed: cached translations (TLBs) must be dropped. */
+  onChange: () => void = () => {};
 
   constructor(readonly ept: Uint8Array) {}
 
@@ -55,6 +57,7 @@ export class EptManager {
     this.check(frames, sharing);
     this.owners.set(key, { frames, bits, sharing });
     for (const f of frames) this.ept[f]! |= bits;
+    this.onChange();
   }
 
   remove(key: string): void {
@@ -62,6 +65,7 @@ export class EptManager {
     if (o === undefined) return;
     this.owners.delete(key);
     this.recompute(o.frames);
+    this.onChange();
   }
 
   /** Frames a physical byte range [start, end] (inclusive) covers. */
