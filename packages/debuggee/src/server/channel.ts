@@ -63,6 +63,9 @@ export class ClientChannel {
   /** A frame that must not be lost (response, halt, role change …). */
   sendFrame(frame: Uint8Array): void {
     if (this.closed) return;
+    // What was lost comes first: a halt must not arrive before the news of messages dropped before it.
+    if (this.tally !== undefined) this.flushNotice(Date.now());
+    if (this.closed) return;
     const buffered = this.ws.bufferedAmount;
     if (buffered > this.limits.maxQueueBytes + this.limits.hardCapSlackBytes) {
       this.overflow(`outgoing queue over its hard cap (${buffered} bytes buffered)`);

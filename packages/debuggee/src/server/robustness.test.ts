@@ -122,6 +122,11 @@ describe('flow control', () => {
     const slowId = welcome.sessionId;
     const channel = daemon.server.session(slowId)!.channel;
     slow.ws.pause();
+    // A halt while the client is behind: the client must learn of the loss before the halt.
+    while (channel.droppedTotal === 0n) await sleep(10);
+    daemon.target.pause();
+    await healthy.waitFor((n) => n.t === 'halted');
+    daemon.target.resume();
     const left = await healthy.waitFor((n) => n.t === 'clientLeft' && n.clientId === slowId, 20_000);
     expect(left).toMatchObject({ reason: expect.stringMatching(/^client-slow/) });
     // Memory stayed bounded: never more than the bound plus one batch frame buffered.
@@ -131,6 +136,7 @@ describe('flow control', () => {
     slow.ws.resume();
     await slow.closed;
     expect(slow.closeCode).toBe(1008);
+    expect(slow.notices.some((n) => n.t === 'halted')).toBe(true);
     const drops = slow.notices.filter((n) => n.t === 'dropped');
     expect(drops.length).toBeGreaterThan(0);
     expect(drops[0]).toMatchObject({ reason: 'client-slow' });
@@ -148,11 +154,43 @@ describe('flow control', () => {
         expect(n.firstSeq).toBe(expected);
         expect(n.count).toBe(n.lastSeq - n.firstSeq + 1n);
         expected = n.lastSeq + 1n;
+      } else if (n.t === 'halted') {
+        expect(expected).toBe(n.lastSeq + 1n);
       }
     }
     // The healthy observer lost nothing.
     expect(healthy.notices.some((n) => n.t === 'dropped')).toBe(false);
     expect(healthy.closeCode).toBeUndefined();
+  });
+
+  it('throttles the guest instead of dropping in lossless mode while the controller lags', async () => {
+    const maxQueueBytes = 256 * 1024;
+    daemon = await startFakeDaemon(
+      { logsPerSlice: 64, batchSize: 64, lossless: true },
+      { limits: { maxQueueBytes, heartbeatMs: 60_000, idleTickMs: 5 } },
+    );
+    const { client: ctl, welcome } = await TestClient.connect(daemon.port, { role: 'controller' });
+    clients.push(ctl);
+    const channel = daemon.server.session(welcome.sessionId)!.channel;
+    ctl.ws.pause();
+    // The guest runs until the controller's queue passes half its bound, then waits.
+    let slices = -1;
+    for (let i = 0; i < 100 && slices !== daemon.target.slices; i++) {
+      slices = daemon.target.slices;
+      await sleep(50);
+    }
+    expect(daemon.target.slices).toBe(slices);
+    expect(channel.buffered).toBeGreaterThan(maxQueueBytes / 2);
+    expect(channel.peakBuffered).toBeLessThanOrEqual(maxQueueBytes);
+    expect(channel.droppedTotal).toBe(0n);
+    // Once the controller reads again, the guest goes on, and nothing was lost.
+    const goal = daemon.target.seq + 1000n;
+    ctl.ws.resume();
+    await ctl.waitFor((n) => n.t === 'log' && n.batch[0]!.seq > goal, 10_000);
+    expect(daemon.target.slices).toBeGreaterThan(slices);
+    const seqs = ctl.notices.flatMap((n) => (n.t === 'log' ? n.batch.map((r) => r.seq) : []));
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe(seqs[i - 1]! + 1n);
+    expect(ctl.notices.some((n) => n.t === 'dropped')).toBe(false);
   });
 
   it('drops a peer that stops answering pings', async () => {
