@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { HvdbgError } from '@hvdbg/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runBatch, splitBatch } from './batch.js';
@@ -159,6 +162,41 @@ describe('DebugSession', () => {
     expect((await session.execute('db 0')).lines).toEqual([
       'error: not connected to a daemon (use .connect) [E_DISCONNECTED]',
     ]);
+  });
+});
+
+describe('commands on the fake guest', () => {
+  it('runs .script files with arguments and stops at a failure', async () => {
+    const { session } = await attach();
+    const dir = mkdtempSync(join(tmpdir(), 'hvdbg-script-'));
+    const file = join(dir, 'dump.ds');
+    writeFileSync(file, '# dump then fail\ndb $arg1 l 2\nr nosuch\ndb 0 l 1\n');
+    const out = await session.execute(`.script ${file} kernel!sched`);
+    rmSync(dir, { recursive: true });
+    expect(out.ok).toBe(false);
+    expect(out.lines).toEqual([
+      'hvdbg> db kernel!sched l 2',
+      'ffffffff80001010  55 48                                            UH',
+      'hvdbg> r nosuch',
+      'error: no such register [E_BAD_REGISTER]',
+      `error: ${file} stopped at: r nosuch [E_BAD_PARAMETER]`,
+    ]);
+  });
+
+  it('translates addresses and reads MSRs', async () => {
+    const { session, guest } = await attach();
+    guest.daemon.handlers['mem.translate'] = ({ address }) => ({
+      physical: address & 0xfffffn,
+      entries: [0x2003n, 0x3003n, 0x4083n],
+    });
+    guest.daemon.handlers['cpu.rdmsr'] = ({ msr }) => ({ value: BigInt(msr) * 2n });
+    expect((await session.execute('!pte kernel!sched')).lines).toEqual([
+      'PML4E  0000000000002003  P W',
+      'PDPTE  0000000000003003  P W',
+      'PDE    0000000000004083  P W PS',
+      '0xffffffff80001010 -> 0x1010',
+    ]);
+    expect((await session.execute('rdmsr c0000080')).lines).toEqual(['msr[c0000080] = 0000000180000100']);
   });
 });
 

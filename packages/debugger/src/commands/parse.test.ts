@@ -3,7 +3,7 @@ import { tokenize } from '../tokenize.js';
 import { parseBreakpointArgs } from './breakpoints.js';
 import { parseEditArgs, parseRangeArgs } from './memory.js';
 import { parseRegisterArgs } from './registers.js';
-import { parseConnectArgs } from './sessionCommands.js';
+import { parseConnectArgs, substituteArgs } from './sessionCommands.js';
 import { COMMANDS, commandNames, findCommand, renderCommandReference, renderHelp } from './table.js';
 
 const args = (line: string) => tokenize(line);
@@ -135,5 +135,11 @@ describe('command table', () => {
       expect(reference).toContain(`\`${c.syntax.replaceAll('|', '\\|')}\``);
     }
     expect(reference).toContain('| command | aliases | local mode | meaning |');
+  });
+});
+
+describe('.script', () => {
+  it('substitutes $argN as text', () => {
+    expect(substituteArgs('db $arg1 l $arg2 ; $arg0 $arg9', ['f.ds', '@rsp', '10'])).toBe('db @rsp l 10 ; f.ds $arg9');
   });
 });

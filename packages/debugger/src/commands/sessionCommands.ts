@@ -3,8 +3,18 @@
  * helpers `.sleep` (let the guest run while output arrives) and `.wait halt` (block until a halt).
  */
 import { HvdbgError, type Role } from '@hvdbg/protocol';
+import { splitBatch } from '../batch.js';
 import { expectSmall, hex } from '../numbers.js';
 import type { CommandSpec } from './types.js';
+
+/** How deep `.script` files may include each other. */
+const MAX_SCRIPT_DEPTH = 8;
+let scriptDepth = 0;
+
+/** `.script` substitutes `$arg0` (the path) and `$arg1`… as text before running (SPEC §4.1). */
+export function substituteArgs(text: string, args: readonly string[]): string {
+  return text.replace(/\$arg(\d+)/g, (whole, n: string) => args[Number(n)] ?? whole);
+}
 
 /** Default for `.wait halt` without a timeout. */
 export const DEFAULT_WAIT_MS = 10_000;
@@ -164,6 +174,33 @@ export const SESSION_COMMANDS: CommandSpec[] = [
     group: 'session',
     async run(ctx) {
       ctx.session.emit('exit');
+    },
+  },
+  {
+    name: '.script',
+    aliases: [],
+    syntax: '.script file [args…]',
+    summary: 'run the commands in a file',
+    details:
+      'Runs each command of the file as if typed ($arg0 is the path, $arg1… the arguments), echoing it with its output. Blank lines and # or // comments are skipped; a { block may span lines. Stops at the first failing command.',
+    local: true,
+    group: 'batch',
+    async run(ctx, line) {
+      const words = line.args.map((t) => t.text);
+      if (words.length === 0) throw new HvdbgError('E_BAD_PARAMETER', 'usage: .script file [args…]');
+      if (scriptDepth >= MAX_SCRIPT_DEPTH) throw new HvdbgError('E_BAD_PARAMETER', '.script files nest too deeply');
+      const commands = splitBatch(substituteArgs(ctx.session.readFile(words[0]!), words));
+      scriptDepth++;
+      try {
+        for (const command of commands) {
+          ctx.print(`hvdbg> ${command}`);
+          const outcome = await ctx.session.execute(command);
+          for (const l of outcome.lines) ctx.print(l);
+          if (!outcome.ok) throw new HvdbgError('E_BAD_PARAMETER', `${words[0]} stopped at: ${command}`);
+        }
+      } finally {
+        scriptDepth--;
+      }
     },
   },
   {

@@ -6,6 +6,7 @@
 import { HvdbgError } from '@hvdbg/protocol';
 import { BREAKPOINT_COMMANDS } from './breakpoints.js';
 import { CODE_COMMANDS } from './code.js';
+import { CPU_COMMANDS } from './cpu.js';
 import { EVENT_MANAGEMENT_COMMANDS } from './eventCommands.js';
 import { EXECUTION_COMMANDS } from './execution.js';
 import { MEMORY_COMMANDS } from './memory.js';
@@ -39,11 +40,13 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...BREAKPOINT_COMMANDS,
   ...REGISTER_COMMANDS,
   ...MEMORY_COMMANDS,
+  ...CPU_COMMANDS.filter((c) => c.group === 'memory'),
   ...CODE_COMMANDS,
   ...SYMBOL_COMMANDS,
   ...EVENT_MANAGEMENT_COMMANDS,
   ...SESSION_COMMANDS.filter((c) => c.group === 'session'),
   HELP_COMMAND,
+  ...CPU_COMMANDS.filter((c) => c.group === 'cpu'),
   ...SESSION_COMMANDS.filter((c) => c.group === 'batch'),
 ];
 
@@ -56,6 +59,7 @@ export const GROUP_ORDER: readonly CommandGroup[] = [
   'symbols',
   'events',
   'session',
+  'cpu',
   'batch',
 ];
 

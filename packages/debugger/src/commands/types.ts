@@ -16,6 +16,7 @@ export type CommandGroup =
   | 'symbols'
   | 'events'
   | 'session'
+  | 'cpu'
   | 'batch';
 
 export interface ParsedLine {
