@@ -43,6 +43,8 @@ export type Expr = Pos &
     | { k: 'reg'; id: number; name: string }
     | { k: 'pseudo'; id: number; name: string }
     | { k: 'var'; name: string }
+    /** Element of a local array: `t[i]`, `m[i][j]`. */
+    | { k: 'index'; name: string; indices: Expr[] }
     | { k: 'global'; name: string }
     | { k: 'unary'; op: '-' | '~' | '!' | '*' | '&'; e: Expr }
     | { k: 'binary'; op: BinaryOp; a: Expr; b: Expr }
@@ -58,7 +60,15 @@ export type AssignOp = '=' | '+=' | '-=' | '*=' | '/=' | '%=' | '<<=' | '>>=' | 
 export type Stmt = Pos &
   (
     | { k: 'assign'; target: Expr; op: AssignOp; value: Expr }
-    | { k: 'decl'; name: string; type: ScalarType; init: Expr | undefined }
+    | {
+        k: 'decl';
+        name: string;
+        type: ScalarType;
+        init: Expr | undefined;
+        /** Array dimensions (empty for a scalar) and its flattened initialiser (holes are zero). */
+        dims: number[];
+        inits: (Expr | undefined)[] | undefined;
+      }
     | { k: 'expr'; e: Expr }
     | { k: 'if'; branches: { cond: Expr; body: Stmt[] }[]; otherwise: Stmt[] | undefined }
     | { k: 'while'; cond: Expr; body: Stmt[] }

@@ -74,8 +74,10 @@ export enum Op {
   NOT,
   LNOT,
   EXT, // u8 width in bytes (1/2/4), u8 signed: truncate then sign- or zero-extend (typed values)
-  LOAD_IND, // (addr) → 8-byte read of guest-virtual memory, `*p`
-  STORE_IND, // (addr, value) → 8-byte write
+  LOAD_MEM, // u8 size (1/2/4/8), u8 signed: (addr) → value read from virtual memory (`*p`, `a[i]`)
+  STORE_MEM, // u8 size: (addr, value) → write the low `size` bytes
+  CHECK, // u8 kind, u8 bits: run-time check of the top values, which stay (see CHECK_* below)
+  BOUND, // u16 count: the top value (an array index) must be below count; it stays
   JMP, // i32 target
   JZ, // i32 target, pops
   JNZ, // i32 target, pops
@@ -124,8 +126,10 @@ export const OPCODES: readonly OpInfo[] = [
   simple('NOT', 1, 1),
   simple('LNOT', 1, 1),
   simple('EXT', 1, 1, ['u8', 'u8']),
-  simple('LOAD_IND', 1, 1),
-  simple('STORE_IND', 2, 0),
+  simple('LOAD_MEM', 1, 1, ['u8', 'u8']),
+  simple('STORE_MEM', 2, 0, ['u8']),
+  simple('CHECK', 2, 2, ['u8', 'u8']),
+  simple('BOUND', 1, 1, ['u16']),
   simple('JMP', 0, 0, ['i32']),
   simple('JZ', 1, 0, ['i32']),
   simple('JNZ', 1, 0, ['i32']),
@@ -134,6 +138,13 @@ export const OPCODES: readonly OpInfo[] = [
   { name: 'PRINTF', operands: ['u16', 'u8'] },
   simple('RET', 1, 0),
 ];
+
+/** CHECK kinds. Stack (a, b) is left as is. */
+/** Typed shift: b (the count) must be below `bits`. */
+export const CHECK_SHIFT = 0;
+/** Typed signed division: a = -2^(bits-1) with b = -1 overflows. */
+export const CHECK_DIVIDE = 1;
+export const CHECK_KINDS = 2;
 
 export const OPERAND_BYTES: Record<Operand, number> = { u8: 1, u16: 2, i32: 4 };
 

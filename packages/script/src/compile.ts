@@ -10,6 +10,8 @@ import type { AssignOp, BinaryOp, Expr, FunctionDecl, Pos, Program, ScalarType, 
 import { U64 } from './ast.js';
 import { BUILTIN_IDS, BUILTINS } from './builtins.js';
 import {
+  CHECK_DIVIDE,
+  CHECK_SHIFT,
   FLAG_EXPRESSION,
   HEADER_BYTES,
   MAGIC,
@@ -44,6 +46,8 @@ type VType = ScalarType | null;
 interface Local {
   slot: number;
   type: ScalarType;
+  /** Array dimensions; empty for a scalar. Arrays live in the stack slots from `slot` on. */
+  dims: number[];
 }
 
 interface FunctionState {
@@ -60,8 +64,12 @@ const ARITH: Record<string, Op> = {
   '&': Op.AND,
   '|': Op.OR,
   '^': Op.XOR,
-  '<<': Op.SHL,
 };
+
+/** Width in bits of typed arithmetic: C promotes to at least int. */
+function resultBits(ta: ScalarType | null, tb: ScalarType | null): number {
+  return Math.max(4, ta?.width ?? 4, tb?.width ?? 4) * 8;
+}
 
 function fail(reason: string, at: Pos): never {
   throw new ScriptSyntaxError(reason, at.line, at.column);
@@ -188,15 +196,45 @@ class Compiler {
     return i;
   }
 
-  private declare(name: string, type: ScalarType, at: Pos): Local {
+  private declare(name: string, type: ScalarType, at: Pos, dims: number[] = []): Local {
     const existing = this.fn.locals.get(name);
     if (existing) {
+      if (existing.dims.join() !== dims.join() || (dims.length > 0 && existing.type.width !== type.width))
+        fail(`'${name}' is already declared with another shape`, at);
       existing.type = type;
       return existing;
     }
-    if (this.fn.count >= MAX_LOCALS) fail(`too many local variables (at most ${MAX_LOCALS})`, at);
-    const local = { slot: this.fn.count++, type };
+    const bytes = dims.reduce((n, d) => n * d, type.width);
+    const slots = dims.length === 0 ? 1 : Math.ceil(bytes / 8);
+    if (this.fn.count + slots > MAX_LOCALS) fail(`local variables need more than ${MAX_LOCALS} stack slots`, at);
+    const local = { slot: this.fn.count, type, dims };
+    this.fn.count += slots;
     this.fn.locals.set(name, local);
+    return local;
+  }
+
+  /** Push the address of `t[i]…` (indices bounds-checked at run time). */
+  private elementAddress(e: Expr & { k: 'index' }): Local {
+    const local = this.fn.locals.get(e.name);
+    if (!local) fail(`undefined variable '${e.name}'`, e);
+    if (local.dims.length === 0) fail(`'${e.name}' is not an array`, e);
+    if (e.indices.length !== local.dims.length)
+      fail(`'${e.name}' needs ${local.dims.length} ${local.dims.length === 1 ? 'index' : 'indices'}`, e);
+    e.indices.forEach((index, k) => {
+      if (k > 0) {
+        this.emit(Op.PUSH_I32, local.dims[k]);
+        this.emit(Op.MUL);
+      }
+      this.expr(index);
+      this.emit(Op.BOUND, local.dims[k]);
+      if (k > 0) this.emit(Op.ADD);
+    });
+    if (local.type.width > 1) {
+      this.emit(Op.PUSH_I32, local.type.width);
+      this.emit(Op.MUL);
+    }
+    this.emit(Op.ADDR_LOCAL, local.slot);
+    this.emit(Op.ADD);
     return local;
   }
 
@@ -213,10 +251,23 @@ class Compiler {
         return;
       case 'decl': {
         // Without an initialiser nothing is stored: locals start at zero in every run (SPEC §4.6).
-        const local = this.declare(s.name, s.type, s);
+        const local = this.declare(s.name, s.type, s, s.dims);
         if (s.init) {
           this.expr(s.init);
           this.storeLocal(local);
+        }
+        if (s.inits) {
+          // Every element is written (holes as 0), so a declaration in a loop re-initialises.
+          s.inits.forEach((init, i) => {
+            this.emit(Op.ADDR_LOCAL, local.slot);
+            if (i > 0) {
+              this.emit(Op.PUSH_I32, i * local.type.width);
+              this.emit(Op.ADD);
+            }
+            if (init) this.expr(init);
+            else this.emit(Op.PUSH_I32, 0);
+            this.emit(Op.STORE_MEM, local.type.width);
+          });
         }
         return;
       }
@@ -311,15 +362,17 @@ class Compiler {
   /** `target op= value`; with `keep`, leaves the stored value on the stack (chained `a = b = e`). */
   private assign(target: Expr, op: AssignOp, value: Expr, keep: boolean, at: Pos): VType {
     const binop = op === '=' ? undefined : (op.slice(0, -1) as BinaryOp);
-    if (target.k === 'unary' && target.op === '*') {
-      this.expr(target.e);
+    if ((target.k === 'unary' && target.op === '*') || target.k === 'index') {
+      let type: ScalarType = U64;
+      if (target.k === 'index') type = this.elementAddress(target).type;
+      else this.expr(target.e);
+      if (keep) fail('a store through a pointer or into an array cannot be chained', at);
       if (binop) {
         this.emit(Op.DUP);
-        this.emit(Op.LOAD_IND);
-        this.binary(binop, null, value, at);
+        this.emit(Op.LOAD_MEM, type.width, type.signed ? 1 : 0);
+        this.binary(binop, target.k === 'index' ? type : null, value, at);
       } else this.expr(value);
-      if (keep) fail('a pointer store cannot be chained', at);
-      this.emit(Op.STORE_IND);
+      this.emit(Op.STORE_MEM, type.width);
       return null;
     }
     let type: VType;
@@ -415,7 +468,16 @@ class Compiler {
       case 'var': {
         const local = this.fn.locals.get(e.name);
         if (!local) fail(`undefined variable '${e.name}'`, e);
+        if (local.dims.length > 0) {
+          this.emit(Op.ADDR_LOCAL, local.slot); // an array is its address, as in C
+          return null;
+        }
         this.emit(Op.LOAD_LOCAL, local.slot);
+        return local.type;
+      }
+      case 'index': {
+        const local = this.elementAddress(e);
+        this.emit(Op.LOAD_MEM, local.type.width, local.type.signed ? 1 : 0);
         return local.type;
       }
       case 'assign':
@@ -432,7 +494,7 @@ class Compiler {
             return null;
           case '*':
             this.expr(e.e);
-            this.emit(Op.LOAD_IND);
+            this.emit(Op.LOAD_MEM, 8, 0);
             return null;
           case '!':
             this.expr(e.e);
@@ -469,7 +531,8 @@ class Compiler {
   }
 
   private address(e: Expr): void {
-    if (e.k === 'var') {
+    if (e.k === 'index') this.elementAddress(e);
+    else if (e.k === 'var') {
       const local = this.fn.locals.get(e.name);
       if (!local) fail(`undefined variable '${e.name}'`, e);
       this.emit(Op.ADDR_LOCAL, local.slot);
@@ -504,13 +567,16 @@ class Compiler {
         this.emit(Op.NE);
         return null;
       case '/':
-        this.emit(typedSigned ? Op.DIVS : Op.DIVU);
-        break;
       case '%':
-        this.emit(typedSigned ? Op.MODS : Op.MODU);
+        if (typedSigned) this.emit(Op.CHECK, CHECK_DIVIDE, resultBits(ta, tb));
+        this.emit(op === '/' ? (typedSigned ? Op.DIVS : Op.DIVU) : typedSigned ? Op.MODS : Op.MODU);
         break;
+      case '<<':
       case '>>':
-        this.emit(ta?.signed ? Op.SHRS : Op.SHRU);
+        // A typed left operand (after promotion to int) may not be shifted by its width or more.
+        if (ta !== null) this.emit(Op.CHECK, CHECK_SHIFT, resultBits(ta, null));
+        if (op === '<<') this.emit(Op.SHL);
+        else this.emit(ta?.signed ? Op.SHRS : Op.SHRU);
         return this.narrow(ta, ta);
       default:
         if (!(op in ARITH)) fail(`unsupported operator '${op}'`, at);

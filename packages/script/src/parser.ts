@@ -59,6 +59,8 @@ const CONDITION_ONLY_PREC = 6;
 const ASSIGN_OPS = new Set(['=', '+=', '-=', '*=', '/=', '%=', '<<=', '>>=', '&=', '^=', '|=']);
 /** Names whose use as a variable would be confusing; the lexer already keeps them from being numbers. */
 const MAX_NAME = 64;
+/** Elements of one array (it must fit the per-run stack with room to spare). */
+export const MAX_ARRAY_ELEMENTS = 0x400;
 
 export function parse(source: string, options: ParseOptions = {}): Program {
   return new Parser(source, options).parseProgram();
@@ -365,11 +367,54 @@ class Parser {
       let pointer = false;
       while (this.eat('*')) pointer = true;
       const name = this.name('a variable name');
-      if (this.is('[')) this.fail('arrays are not supported');
-      const init = this.eat('=') ? this.expr(false) : undefined;
-      list.push({ ...at, k: 'decl', name, type: pointer ? U64 : type, init });
+      const dims: number[] = [];
+      while (this.eat('[')) {
+        const t = this.tok;
+        if (t.kind !== T.Number || t.value === 0n || t.value > BigInt(MAX_ARRAY_ELEMENTS))
+          this.fail(`an array size must be a number from 1 to 0x${MAX_ARRAY_ELEMENTS.toString(16)}`);
+        dims.push(Number(t.value));
+        this.advance();
+        this.expect(']');
+      }
+      const elements = dims.reduce((n, d) => n * d, 1);
+      if (elements > MAX_ARRAY_ELEMENTS)
+        this.fail(`array '${name}' has more than 0x${MAX_ARRAY_ELEMENTS.toString(16)} elements`, at);
+      let init: Expr | undefined;
+      let inits: (Expr | undefined)[] | undefined;
+      if (this.eat('=')) {
+        if (dims.length > 0) {
+          inits = new Array(elements).fill(undefined);
+          this.initList(dims, 0, inits, 0);
+        } else init = this.expr(false);
+      }
+      list.push({ ...at, k: 'decl', name, type: pointer ? U64 : type, init, dims, inits });
     } while (this.eat(','));
     return list;
+  }
+
+  /**
+   * `{…}` initialiser of an array with dimensions dims[depth…], written into `out` from `start`.
+   * Nested braces fill one sub-array each (zero-padded); bare values fill consecutive elements.
+   */
+  private initList(dims: number[], depth: number, out: (Expr | undefined)[], start: number): void {
+    const span = dims.slice(depth).reduce((n, d) => n * d, 1);
+    const inner = span / dims[depth];
+    this.expect('{');
+    let i = start;
+    while (!this.is('}')) {
+      if (this.is('{')) {
+        if (depth + 1 >= dims.length) this.fail('too many braces in the initialiser');
+        i = start + Math.ceil((i - start) / inner) * inner; // a nested list starts a new row
+        if (i >= start + span) this.fail('too many values in the initialiser');
+        this.initList(dims, depth + 1, out, i);
+        i += inner;
+      } else {
+        if (i >= start + span) this.fail('too many values in the initialiser');
+        out[i++] = this.expr(false);
+      }
+      if (!this.eat(',')) break;
+    }
+    this.expect('}');
   }
 
   /** Assignment, `x++`/`x--`, or a call used as a statement. */
@@ -415,7 +460,8 @@ class Parser {
   }
 
   private checkLvalue(e: Expr): void {
-    if (e.k === 'var' || e.k === 'global' || e.k === 'reg' || (e.k === 'unary' && e.op === '*')) return;
+    if (e.k === 'var' || e.k === 'global' || e.k === 'reg' || e.k === 'index' || (e.k === 'unary' && e.op === '*'))
+      return;
     if (e.k === 'pseudo') this.fail(`'$${e.name}' is read-only`, e);
     this.fail('the left side of an assignment must be a variable, a register or *pointer', e);
   }
@@ -452,7 +498,8 @@ class Parser {
         case '&': {
           this.advance();
           const e = this.unary(cond);
-          if (t.text === '&' && e.k !== 'var' && e.k !== 'global') this.fail("'&' needs a variable", e);
+          if (t.text === '&' && e.k !== 'var' && e.k !== 'global' && e.k !== 'index')
+            this.fail("'&' needs a variable", e);
           return { ...at, k: 'unary', op: t.text, e };
         }
         case '+':
@@ -496,8 +543,16 @@ class Parser {
   }
 
   private postfix(e: Expr): Expr {
-    if (this.is('[') || this.is('.') || this.is('->'))
-      this.fail(`'${this.tok.text}' (arrays and structs) is not supported`);
+    if (this.is('[')) {
+      if (e.k !== 'var') this.fail('only local arrays can be indexed');
+      const indices: Expr[] = [];
+      while (this.eat('[')) {
+        indices.push(this.expr(false));
+        this.expect(']');
+      }
+      e = { line: e.line, column: e.column, k: 'index', name: e.name, indices };
+    }
+    if (this.is('.') || this.is('->')) this.fail(`'${this.tok.text}' (structs) is not supported`);
     return e;
   }
 

@@ -116,3 +116,29 @@ describe('statements', () => {
     expect(output(source)).toBe(expected);
   });
 });
+
+// Arrays, typed-value checks (SPEC §4.4).
+const TYPED: [string, string][] = [
+  ['int t[3] = {1, 2, 3}; printf("%d %d %d", t[0], t[1], t[2]);', '1 2 3'],
+  ['int t[4] = {1, 2}; printf("%d %d", t[1], t[3]);', '2 0'],
+  ['char s[8] = {41, 42, 43}; printf("%s %d", s, strlen(s));', 'ABC 3'],
+  ['int m[2][3] = {{1, 2, 3}, {4, 5, 6}}; printf("%d %d", m[0][2], m[1][0]);', '3 4'],
+  ['int m[2][3] = {{1}, {4, 5}}; printf("%d %d %d", m[0][1], m[1][1], m[1][2]);', '0 5 0'],
+  ['int t[4]; for (i = 0; i < 4; i++) { t[i] = i * i; } t[3] += 1; t[2]++; printf("%d %d", t[2], t[3]);', '5 10'],
+  ['char s[4] = {-1}; printf("%lld", s[0]);', '-1'],
+  ['unsigned char s[4] = {1ff}; printf("%lld", s[0]);', '255'],
+  ['int t[2]; p = &t[1]; *p = 7; printf("%d", t[1]);', '7'],
+  ['char s[8]; memcpy(s, 5000, 6); printf("%s", s);', 'hello'],
+  ['int t[3]; i = 3; t[i] = 1;', 'error: array index 0x3 out of bounds (0x3 elements)'],
+  ['int t[3]; i = -1; x = t[i];', 'error: array index 0xffffffffffffffff out of bounds (0x3 elements)'],
+  ['int i = 1; i = i << 0n32;', 'error: shift count 20 is not below the 32-bit width'],
+  ['long long q = 1; q = q << 0n40; printf("%llx", q);', '10000000000'],
+  ['int i = 80000000; int j = -1; i = i / j;', 'error: signed 32-bit division overflow'],
+  ['x = 1 << 0n64; printf("%x", x);', '1'],
+];
+
+describe('arrays and typed values', () => {
+  test.each(TYPED)('%s', (source, expected) => {
+    expect(output(source)).toBe(expected);
+  });
+});

@@ -20,6 +20,7 @@
 import { LIMITS } from '@hvdbg/protocol';
 import { BUILTINS } from './builtins.js';
 import {
+  CHECK_KINDS,
   FLAG_EXPRESSION,
   HEADER_BYTES,
   MAGIC,
@@ -360,6 +361,14 @@ function checkOperands(
       return;
     case Op.EXT:
       if ((a !== 1 && a !== 2 && a !== 4) || w[i + 2] > 1) reject(`EXT at code offset ${at}: bad width or sign`);
+      return;
+    case Op.LOAD_MEM:
+    case Op.STORE_MEM:
+      if ((a !== 1 && a !== 2 && a !== 4 && a !== 8) || (op === Op.LOAD_MEM && w[i + 2] > 1))
+        reject(`${OPCODES[op].name} at code offset ${at}: bad size or sign`);
+      return;
+    case Op.CHECK:
+      if (a >= CHECK_KINDS || w[i + 2] === 0 || w[i + 2] > 64) reject(`CHECK at code offset ${at}: bad kind or width`);
       return;
     case Op.CALL_BUILTIN: {
       range('built-in', BUILTINS.length);

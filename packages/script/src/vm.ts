@@ -9,7 +9,7 @@
  * Limits (quickjs-style, each with its own message): step budget (counted per instruction, checked
  * on backward jumps and calls), 256 stack slots shared by all frames, call depth, output per message.
  */
-import { Op } from './bytecode.js';
+import { CHECK_DIVIDE, CHECK_SHIFT, Op } from './bytecode.js';
 import { callBuiltin } from './calls.js';
 import { MAX_GLOBALS } from './compile.js';
 import { formatInteger, pad } from './format.js';
@@ -429,16 +429,35 @@ export class ScriptVM {
           pc += 3;
           break;
         }
-        case Op.LOAD_IND:
-          this.load(lo[sp - 1], hi[sp - 1], 8, false);
-          lo[sp - 1] = R[0];
-          hi[sp - 1] = R[1];
-          pc++;
+        case Op.LOAD_MEM: {
+          const size = code[pc + 1];
+          this.load(lo[sp - 1], hi[sp - 1], size, false);
+          let l = R[0];
+          let h = R[1];
+          if (code[pc + 2] === 1 && size < 8) {
+            if (size < 4) l = (l << (32 - size * 8)) >> (32 - size * 8);
+            h = l >> 31;
+          }
+          lo[sp - 1] = l;
+          hi[sp - 1] = h;
+          pc += 3;
           break;
-        case Op.STORE_IND:
+        }
+        case Op.STORE_MEM:
           sp -= 2;
-          this.store(lo[sp], hi[sp], 8, lo[sp + 1], hi[sp + 1], false, true);
-          pc++;
+          this.store(lo[sp], hi[sp], code[pc + 1], lo[sp + 1], hi[sp + 1], false, true);
+          pc += 2;
+          break;
+        case Op.CHECK:
+          this.check(code[pc + 1], code[pc + 2], sp);
+          pc += 3;
+          break;
+        case Op.BOUND:
+          if (hi[sp - 1] !== 0 || lo[sp - 1] >>> 0 >= code[pc + 1])
+            this.abort(
+              `array index 0x${hex64(lo[sp - 1], hi[sp - 1])} out of bounds (0x${code[pc + 1].toString(16)} elements)`,
+            );
+          pc += 2;
           break;
         case Op.JMP: {
           const target = code[pc + 1];
@@ -499,6 +518,23 @@ export class ScriptVM {
           // Unreachable for verified code; kept so a corrupted script cannot loop.
           this.abort(`bad opcode ${code[pc]} at word ${pc}`);
       }
+    }
+  }
+
+  /** CHECK: the typed-value rules of SPEC §4.4, on the two top values (left in place). */
+  private check(kind: number, bits: number, sp: number): void {
+    const { lo, hi } = this.stack;
+    const al = lo[sp - 2];
+    const ah = hi[sp - 2];
+    const bl = lo[sp - 1];
+    const bh = hi[sp - 1];
+    if (kind === CHECK_SHIFT) {
+      if (bh !== 0 || bl >>> 0 >= bits) this.abort(`shift count ${hex64(bl, bh)} is not below the ${bits}-bit width`);
+    } else if (kind === CHECK_DIVIDE) {
+      // -2^(bits-1) / -1 does not fit; values of a typed operand are kept sign-extended to 64 bits.
+      const minLo = bits === 64 ? 0 : -(2 ** (bits - 1)) | 0;
+      const minHi = bits === 64 ? -0x80000000 : -1;
+      if ((bl & bh) === -1 && al === minLo && ah === minHi) this.abort(`signed ${bits}-bit division overflow`);
     }
   }
 
