@@ -42,16 +42,19 @@ export const branch: Family = (rng) => {
       if (rng.chance(0.2)) ins.forceRex = true;
       if (rng.chance(0.1)) ins.rexW = 1;
       const r = pickReg(rng, false);
-      st.set(r, rng.chance(0.05) ? NON_CANONICAL : codeAddr(landing(rng)));
+      const digit = rng.chance(0.5) ? 4 : 2;
+      st.set(r, digit === 4 && rng.chance(0.05) ? NON_CANONICAL : codeAddr(landing(rng)));
       ins.opcode = [0xff];
-      rmRegister(ins, rng.chance(0.5) ? 4 : 2, r);
+      rmRegister(ins, digit, r);
       break;
     }
     case 6: {
       // Through memory, including the jump-table form [index*8 + disp32].
       ins.opcode = [0xff];
       const digit = rng.chance(0.5) ? 4 : 2;
-      const target = rng.chance(0.05) ? NON_CANONICAL : codeAddr(landing(rng));
+      // A call to a non-canonical target faults, but this CPU has already stored the return
+      // address below RSP by then (not architectural): only jmp gets such targets.
+      const target = digit === 4 && rng.chance(0.05) ? NON_CANONICAL : codeAddr(landing(rng));
       if (rng.chance(0.5)) {
         const index = pickReg(rng, false);
         const k = rng.int(32);

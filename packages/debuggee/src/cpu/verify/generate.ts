@@ -108,7 +108,7 @@ function finish(b: Built, rng: Rng): CaseInput | null {
   const r: Record<string, string> = {};
   for (const [k, v] of b.st.regs) r[k] = v.toString(16);
   return {
-    m: b.label ?? `${b.labelPrefix ?? ''}${d.valid ? d.mnemonic : 'ud'}`,
+    m: b.label ?? `${b.labelPrefix ?? ''}${d.valid ? d.mnemonic : udLabel(code)}`,
     c: bytesToHex(code),
     rs: rng.u32(),
     r,
@@ -118,6 +118,17 @@ function finish(b: Built, rng: Rng): CaseInput | null {
     uf,
     ur: b.st.undefRegs,
   };
+}
+
+const LEGACY_PREFIXES = new Set([0x66, 0x67, 0xf0, 0xf2, 0xf3, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65]);
+
+/** Names a #UD case: "lock add" for a lock prefix on a register form, else "ud". */
+function udLabel(code: Uint8Array): string {
+  let lock = 0;
+  while (lock < code.length && LEGACY_PREFIXES.has(code[lock]!) && code[lock] !== 0xf0) lock++;
+  if (code[lock] !== 0xf0) return 'ud';
+  const unlocked = decodeOne(Uint8Array.from([...code.subarray(0, lock), ...code.subarray(lock + 1)]));
+  return unlocked.valid ? `lock ${unlocked.mnemonic}` : 'ud';
 }
 
 /** `count` cases from `seed`. */
