@@ -12,6 +12,7 @@ import type { PhysicalMemory } from '../machine/memory.js';
 import { applyCr, crValue } from './control.js';
 import { OPS } from './execute.js';
 import './execute0f.js';
+import { lockAllowed } from './decoder.js';
 import { RUN_BUDGET, RUN_EXIT_HALT, RUN_HLT, RUN_SHUTDOWN, RUN_TRIPLE_FAULT } from './exitcall.js';
 import {
   EXIT_HALT,
@@ -33,6 +34,7 @@ import {
   VEC_DF,
   VEC_GP,
   VEC_PF,
+  VEC_UD,
 } from './faults.js';
 import { readMsr, writeMsr } from './msr.js';
 import { CpuOperands } from './operands.js';
@@ -147,8 +149,14 @@ export class Cpu extends CpuOperands {
       b = this.fetch8();
     }
     this.osize = (this.rex & 8) !== 0 ? 8 : this.has66 ? 2 : 4;
-    if (b === 0x0f) return 0x100 | this.fetch8();
-    return b;
+    const op = b === 0x0f ? 0x100 | this.fetch8() : b;
+    if (this.lock) {
+      // LOCK is legal only on read-modify-write instructions with a memory destination.
+      const m = this.fetch8();
+      this.ip--;
+      if (!lockAllowed(op, m)) this.raise(VEC_UD);
+    }
+    return op;
   }
 
   /**

@@ -10,19 +10,7 @@ import { VEC_BP, VEC_GP, VEC_UD } from './faults.js';
 import { divAcc, imulTrunc, mulAcc } from './muldiv.js';
 import { isCanonical } from './paging.js';
 import { shift, shift32 } from './shifts.js';
-import {
-  FLAG_AF,
-  FLAG_CF,
-  FLAG_DF,
-  FLAG_PF,
-  FLAG_SF,
-  FLAG_ZF,
-  REG_RAX,
-  REG_RBP,
-  REG_RDX,
-  REG_RSP,
-  TWO_32,
-} from './state.js';
+import { FLAG_CF, FLAG_DF, REG_RAX, REG_RBP, REG_RDX, REG_RSP, TWO_32 } from './state.js';
 
 export type Handler = (c: Cpu) => void;
 
@@ -217,7 +205,7 @@ for (let r = 0; r < 8; r++) {
   // 90+r: XCHG rAX, r (90 without REX.B is NOP; F3 90 is PAUSE).
   OPS[0x90 + r] = (c) => {
     const reg = r | ((c.rex & 1) << 3);
-    if (reg === 0) return;
+    if (reg === 0 || (r === 0 && c.repPrefix === 0xf3)) return; // NOP / PAUSE
     const sz = c.osize;
     const a = c.readReg(sz, REG_RAX);
     const ah = c.hi[REG_RAX]!;
@@ -323,22 +311,6 @@ function ret(c: Cpu, extra: number): void {
 }
 OPS[0xc3] = (c) => ret(c, 0);
 OPS[0xc2] = (c) => ret(c, c.fetch16());
-/** LOOP/LOOPE/LOOPNE (E0-E2) and JRCXZ (E3). */
-for (let k = 0; k < 4; k++) {
-  OPS[0xe0 + k] = (c) => {
-    const d = c.fetchS8();
-    let take: boolean;
-    if (k === 3) take = c.asize === 8 ? (c.lo[1]! | c.hi[1]!) === 0 : c.lo[1] === 0;
-    else {
-      if (c.asize === 8) c.addReg64(1, -1);
-      else c.writeReg(4, 1, (c.lo[1]! - 1) | 0, 0);
-      const nz = c.asize === 8 ? (c.lo[1]! | c.hi[1]!) !== 0 : c.lo[1] !== 0;
-      take = k === 2 ? nz : k === 1 ? nz && c.getZF() : nz && !c.getZF();
-    }
-    if (take) jumpTo(c, c.ip + d);
-  };
-}
-
 // ---- Flags ----
 OPS[0xf5] = (c) => {
   c.materializeFlags();
@@ -357,16 +329,6 @@ OPS[0xfc] = (c) => {
 };
 OPS[0xfd] = (c) => {
   c.rflags |= FLAG_DF;
-};
-OPS[0x9e] = (c) => {
-  const ah = (c.lo[REG_RAX]! >> 8) & 0xff;
-  c.materializeFlags();
-  const m = FLAG_SF | FLAG_ZF | FLAG_AF | FLAG_PF | FLAG_CF;
-  c.rflags = (c.rflags & ~m) | (ah & m);
-};
-OPS[0x9f] = (c) => {
-  const f = c.readFlags() & 0xff;
-  c.lo[REG_RAX] = (c.lo[REG_RAX]! & ~0xff00) | (f << 8);
 };
 OPS[0x98] = (c) => {
   const a = c.lo[REG_RAX]!;
@@ -387,6 +349,7 @@ OPS[0x99] = (c) => {
 // ---- Group 2 (shifts): C0, C1, D0-D3 ----
 function grp2(c: Cpu, size: number, count: number): void {
   const op = c.mOp;
+  if (op === 6) c.raise(VEC_UD); // SAL alias /6 is not an architectural encoding
   const v = c.readRm(size);
   const r = size === 4 ? shift32(c, op, 4, v, count) : shift(c, op, size, v, c.hi64, count);
   c.writeRm(size, r, aluOut.hi);

@@ -14,11 +14,15 @@ import { REG_RAX, TWO_32 } from './state.js';
 
 const X = 0x100;
 
-// Multi-byte NOP (0F 1F /0), hint NOPs 0F 19-1E (incl. F3 0F 1E FA = ENDBR64), prefetch 0F 18 / 0F 0D.
-const nopEv = (c: Cpu): void => {
+// Multi-byte NOP (0F 1F /0) and ENDBR64 (F3 0F 1E FA; CET is not enabled, so it is a NOP). The other
+// hint-NOP encodings are outside the ISA.
+OPS[X + 0x1f] = (c) => {
   c.decodeModrm(0);
+  if (c.mOp !== 0) c.raise(VEC_UD);
 };
-for (const op of [0x0d, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f]) OPS[X + op] = nopEv;
+OPS[X + 0x1e] = (c) => {
+  if (c.repPrefix !== 0xf3 || c.fetch8() !== 0xfa) c.raise(VEC_UD);
+};
 
 for (let cc = 0; cc < 16; cc++) {
   // CMOVcc: the source is read (and may fault) even when the condition is false; a 32-bit

@@ -35,7 +35,6 @@ import {
 import { VEC_GP, VEC_UD } from './faults.js';
 import { cpuid, readMsr, tsc, writeMsr } from './msr.js';
 import {
-  CR0_TS,
   CR4_DE,
   CR4_PCE,
   CR4_TSD,
@@ -49,7 +48,6 @@ import {
   REG_RAX,
   REG_RCX,
   REG_RDX,
-  SEG_FS,
   SEG_GS,
   SEG_SS,
   TWO_32,
@@ -224,6 +222,7 @@ OPS[X + 0x01] = (c) => {
         rdtscp(c);
         return;
       case 0xc1: // VMCALL: without a handler there is no VMX root to take it
+        if (c.has66 || c.repPrefix !== 0) c.raise(VEC_UD);
         if ((c.exitMask[EXIT_REASON_VMCALL]! & EXIT_WANT_PRE) === 0 || c.exitHandler === null) c.raise(VEC_UD);
         c.exitPre(EXIT_REASON_VMCALL, 0);
         post(c, EXIT_REASON_VMCALL, 0);
@@ -234,7 +233,7 @@ OPS[X + 0x01] = (c) => {
   }
   c.decodeModrm(0);
   const op = c.mOp;
-  if (c.mRm >= 0 && op !== 4 && op !== 6) c.raise(VEC_UD);
+  if (c.mRm >= 0) c.raise(VEC_UD);
   switch (op) {
     case 0:
     case 1: {
@@ -261,9 +260,6 @@ OPS[X + 0x01] = (c) => {
       }
       return;
     }
-    case 4: // SMSW
-      c.writeRm(c.mRm >= 0 ? c.osize : 2, c.cr0 & 0xffff, 0);
-      return;
     case 7: {
       requireCpl0(c);
       c.exitLinear = c.ea;
@@ -277,30 +273,12 @@ OPS[X + 0x01] = (c) => {
   }
 };
 
-// 0F 00: group 6 (SLDT, STR, LLDT, LTR)
+// 0F 00 /3: LTR (the other group-6 forms are outside the ISA)
 OPS[X + 0x00] = (c) => {
   c.decodeModrm(0);
-  switch (c.mOp) {
-    case 0:
-      c.writeRm(c.mRm >= 0 ? c.osize : 2, c.ldtrSel, 0);
-      return;
-    case 1:
-      c.writeRm(c.mRm >= 0 ? c.osize : 2, c.trSel, 0);
-      return;
-    case 2: {
-      requireCpl0(c);
-      const sel = c.readRm(2);
-      if ((sel & 0xfffc) !== 0) c.raise(VEC_GP, sel & 0xfffc); // LDTs are not supported
-      c.ldtrSel = sel;
-      return;
-    }
-    case 3:
-      requireCpl0(c);
-      c.loadTaskRegister(c.readRm(2));
-      return;
-    default:
-      c.raise(VEC_UD);
-  }
+  if (c.mOp !== 3) c.raise(VEC_UD);
+  requireCpl0(c);
+  c.loadTaskRegister(c.readRm(2));
 };
 
 // MOV r64, CRn / MOV CRn, r64 (mod field ignored: always registers)
@@ -344,13 +322,6 @@ OPS[X + 0x23] = (c) => {
   c.dr[n] = n === 6 ? v | 0xffff0ff0n : n === 7 ? (v & ~0xd800n) | 0x400n : v;
   post(c, EXIT_REASON_DR_ACCESS, n | (CR_ACCESS_TO << 4));
 };
-// CLTS, WBINVD, INVD
-OPS[X + 0x06] = (c) => {
-  requireCpl0(c);
-  c.cr0 &= ~CR0_TS;
-};
-OPS[X + 0x08] = requireCpl0;
-OPS[X + 0x09] = requireCpl0;
 // UD2
 OPS[X + 0x0b] = (c) => c.raise(VEC_UD);
 
@@ -371,17 +342,3 @@ OPS[0x8e] = (c) => {
     c.eventPending = true;
   }
 };
-// PUSH/POP FS, GS
-function pushSeg(c: Cpu, s: number): void {
-  c.pushOp(c.segSel[s]!, 0);
-}
-function popSeg(c: Cpu, s: number): void {
-  const rsp = c.rsp();
-  const v = c.osize === 2 ? c.read16(rsp) : c.read64(rsp) & 0xffff;
-  c.loadDataSegment(s, v);
-  c.addRsp(c.osize === 2 ? 2 : 8);
-}
-OPS[X + 0xa0] = (c) => pushSeg(c, SEG_FS);
-OPS[X + 0xa1] = (c) => popSeg(c, SEG_FS);
-OPS[X + 0xa8] = (c) => pushSeg(c, SEG_GS);
-OPS[X + 0xa9] = (c) => popSeg(c, SEG_GS);

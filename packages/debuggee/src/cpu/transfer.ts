@@ -124,7 +124,8 @@ OPS[0xcf] = (c) => {
 
 // RETF / RETF imm16 (REX.W: 64-bit offset)
 function retf(c: Cpu, extra: number): void {
-  const w = c.osize === 8 ? 8 : 4;
+  if (c.osize !== 8) c.raise(VEC_UD); // only the 64-bit frame (RETFQ) is supported
+  const w = 8;
   const sp = c.rsp();
   const rip = w === 8 ? readQ(c, sp) : c.read32(sp) >>> 0;
   const cs = c.read16(sp + w);
