@@ -5,9 +5,10 @@
  * client and the tests to find a random port), and shuts down cleanly on SIGINT/SIGTERM: clients
  * get `sessionClosed`, the guest is stopped, the exit code is 0.
  */
-import { HvdbgError, type Mode } from '@hvdbg/protocol';
+import { HvdbgError } from '@hvdbg/protocol';
 import type { Logger } from 'pino';
 import { type DaemonConfig, readConfig } from './config.js';
+import { Debuggee } from './debuggee.js';
 import { createLogger } from './log.js';
 import { DebuggeeServer } from './server/server.js';
 import type { DebugTarget } from './target.js';
@@ -20,27 +21,8 @@ const EXIT_USAGE = 2;
 /** A graceful shutdown that hangs (a stuck peer, a wedged target) must not keep the process up. */
 const SHUTDOWN_DEADLINE_MS = 5000;
 
-/** The constructor main expects from ./debuggee.js: the machine + hypervisor behind DebugTarget. */
-interface TargetOptions {
-  /** Guest ELF; undefined = the built-in kernel. */
-  guestPath: string | undefined;
-  vcpus: number;
-  memoryBytes: bigint;
-  workload: DaemonConfig['workload'];
-  lossless: boolean;
-  mode: Mode;
-  /** Start halted (reason 'startup'). */
-  halted: boolean;
-  log: Logger;
-}
-
-type TargetModule = { Debuggee: new (options: TargetOptions) => DebugTarget };
-
-/** The one place the real target is named. */
-async function createTarget(config: DaemonConfig, log: Logger): Promise<DebugTarget> {
-  // Resolved at run time so this file does not pin the target module's exact export shape.
-  const specifier = './debuggee.js';
-  const { Debuggee } = (await import(specifier)) as TargetModule;
+/** The one place the real target is built: machine + hypervisor + events behind DebugTarget. */
+function createTarget(config: DaemonConfig, log: Logger): DebugTarget {
   return new Debuggee({
     guestPath: config.guest,
     vcpus: config.vcpus,
@@ -66,7 +48,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const log = createLogger(config.logLevel);
   let server: DebuggeeServer;
   try {
-    const target = await createTarget(config, log);
+    const target = createTarget(config, log);
     server = new DebuggeeServer(target, {
       host: config.listen.host,
       port: config.listen.port,
