@@ -109,7 +109,8 @@ export class Cpu extends CpuOperands {
     this.lock = false;
     this.segOverrideBase = 0;
     let b = this.fetch8();
-    if (PREFIX[b] !== 0 || (b & 0xf0) === 0x40) b = this.prefixes(b);
+    if (b === 0x0f) b = 0x100 | this.fetch8();
+    else if (PREFIX[b] !== 0 || (b & 0xf0) === 0x40) b = this.prefixes(b);
     OPS[b]!(this);
     this.rip = this.ip;
     this.instructions++;
