@@ -94,6 +94,8 @@ export class DebugSession extends EventEmitter<SessionEvents> {
   private consoleBuffer = '';
   private consoleTimer: NodeJS.Timeout | undefined = undefined;
   private localDaemon: LocalDaemon | undefined = undefined;
+  /** Set while this side closes the connection, so the close is not reported as a loss. */
+  private leaving = false;
 
   constructor(options: SessionOptions = {}) {
     super();
@@ -122,7 +124,7 @@ export class DebugSession extends EventEmitter<SessionEvents> {
     this.client.on('protocolError', (err) => this.info(formatError(err)));
     this.client.on('close', () => {
       this.flushConsole();
-      if (this.state !== 'disconnected') this.info('disconnected');
+      if (this.state !== 'disconnected' && !this.leaving) this.info('the connection to the daemon was lost');
       this.welcome = undefined;
       this.halt = undefined;
       this.symbolTable = undefined;
@@ -180,8 +182,13 @@ export class DebugSession extends EventEmitter<SessionEvents> {
   /** Leaves the daemon (an orderly detach); a daemon this session started is stopped. */
   async disconnect(): Promise<void> {
     if (this.client.connected) {
-      await this.client.request('disconnect', {}, { timeoutMs: 2000 }).catch(() => undefined);
-      await this.client.close();
+      this.leaving = true;
+      try {
+        await this.client.request('disconnect', {}, { timeoutMs: 2000 }).catch(() => undefined);
+        await this.client.close();
+      } finally {
+        this.leaving = false;
+      }
     }
     this.flushConsole();
     const daemon = this.localDaemon;
@@ -221,23 +228,34 @@ export class DebugSession extends EventEmitter<SessionEvents> {
 
   /** The environment expressions evaluate in: symbols locally, registers and memory from the daemon. */
   exprEnv(): ExprEnv {
+    const register = async (name: string) => {
+      const r = await this.request('regs.get', { vcpu: this.vcpu, names: [name] });
+      const v = r.regs[name];
+      if (v === undefined) throw new HvdbgError('E_BAD_REGISTER', `no register @${name}`);
+      return v;
+    };
     return {
       symbol: (name) => this.loadedSymbols.resolve(name),
-      register: async (name) => {
-        const r = await this.request('regs.get', { vcpu: this.vcpu, names: [name] });
-        const v = r.regs[name];
-        if (v === undefined) throw new HvdbgError('E_BAD_REGISTER', `no register @${name}`);
-        return v;
-      },
+      register,
       pseudo: async (name) => {
-        if (name === 'ip') return (await this.exprEnv().register('rip')) as bigint;
-        if (name === 'core') return BigInt(this.vcpu);
-        if (name === 'event_id' || name === 'event_tag') {
-          const id = BigInt(this.halt?.eventId ?? 0);
-          return name === 'event_id' ? id : id === 0n ? 0n : id + 0x1000000n;
+        const eventId = this.halt?.eventId;
+        switch (name) {
+          case 'ip':
+            return register('rip');
+          case 'core':
+            return BigInt(this.vcpu);
+          case 'event_id':
+            return BigInt(eventId ?? 0);
+          case 'event_tag':
+            // SPEC §2.3: tags start at 0x1000000 and id = tag - 0x1000000.
+            return eventId === undefined ? 0n : BigInt(eventId) + 0x1000000n;
+          case 'event_stage':
+            return this.halt?.stage === 'post' ? 1n : 0n;
+          case 'context':
+            return this.halt?.context ?? 0n;
+          default:
+            throw new HvdbgError('E_BAD_PARAMETER', `$${name} is only available inside scripts (use ? or print)`);
         }
-        if (name === 'context') return this.halt?.context ?? 0n;
-        throw new HvdbgError('E_BAD_PARAMETER', `$${name} is only available inside scripts (use ? or print)`);
       },
       memory: async (address, size) => {
         const r = await this.request('mem.read', { address, length: size, space: 'virtual', vcpu: this.vcpu });
