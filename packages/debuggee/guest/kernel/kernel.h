@@ -149,7 +149,7 @@ extern volatile u64 jiffies;
 void proc_init(void);
 i64 proc_spawn(const char *name);
 i64 thread_create(struct process *p, u64 entry, u64 arg);
-void proc_exit(struct process *p, u64 code);
+void proc_exit(struct process *p, u64 code, int quiet);
 void schedule(void);
 void wake_sleepers(u64 now);
 void idle_loop(void) __attribute__((noreturn));

@@ -138,9 +138,9 @@ static void __attribute__((noreturn)) thread_exit_current(void) {
  * Ends a process. Its threads that are not running die now; one running on another vCPU dies when
  * it next enters the kernel (exit_if_dying); the calling thread dies last.
  */
-void proc_exit(struct process *p, u64 code) {
+void proc_exit(struct process *p, u64 code, int quiet) {
   struct thread *self = this_cpu()->current;
-  if (p->state != PROC_DYING) kprintf("kernel: %s (pid %lu) exited with code %lu\n", p->name, p->pid, code);
+  if (p->state != PROC_DYING && !quiet) kprintf("kernel: %s (pid %lu) exited with code %lu\n", p->name, p->pid, code);
   p->state = PROC_DYING;
   for (int i = 0; i < MAX_THREADS; i++) {
     struct thread *t = &threads[i];

@@ -106,7 +106,7 @@ static i64 do_syscall(u64 nr, u64 a0, u64 a1, u64 a2) {
     if (a0 >= USER_LIMIT) return -1;
     return thread_create(p, a0, a1);
   case SYS_EXIT:
-    proc_exit(p, a0);
+    proc_exit(p, a0, 0);
     return 0;
   default:
     return -1;

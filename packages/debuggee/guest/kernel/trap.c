@@ -61,7 +61,7 @@ static void user_fault(struct trapframe *tf) {
   } else {
     kprintf("kernel: %s (pid %lu) %s at %lx, killed\n", p->name, p->pid, exception_names[tf->vector], tf->rip);
   }
-  proc_exit(p, 128 + tf->vector);
+  proc_exit(p, 128 + tf->vector, 1);
 }
 
 static void timer_tick(struct percpu *c) {

@@ -39,7 +39,7 @@ void prog_sysloop(u64 arg) {
   }
 }
 
-#define COMPUTE_ROUND 1000000
+#define COMPUTE_ROUND 200000
 
 void prog_compute(u64 arg) {
   (void)arg;
