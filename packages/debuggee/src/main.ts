@@ -10,6 +10,8 @@ import type { Logger } from 'pino';
 import { type DaemonConfig, readConfig } from './config.js';
 import { Debuggee } from './debuggee.js';
 import { createLogger } from './log.js';
+import { gdbControllerHooks } from './server/gdb/controller.js';
+import { type GdbStub, startGdbStub } from './server/gdb/stub.js';
 import { DebuggeeServer } from './server/server.js';
 import type { DebugTarget } from './target.js';
 
@@ -47,6 +49,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const log = createLogger(config.logLevel);
   let server: DebuggeeServer;
+  let gdb: GdbStub | undefined;
   try {
     const target = createTarget(config, log);
     server = new DebuggeeServer(target, {
@@ -59,13 +62,16 @@ async function main(argv: readonly string[]): Promise<number> {
       log,
     });
     const bound = await server.listen();
-    process.stdout.write(`${JSON.stringify({ listening: { host: bound.host, port: bound.port } })}\n`);
+    if (config.gdb !== undefined) {
+      const gdbLog = log.child({ component: 'gdb' });
+      const hooks = gdbControllerHooks(server.roles);
+      gdb = await startGdbStub(target, { ...config.gdb, log: gdbLog, forward: server, controller: hooks });
+    }
+    const gdbAddress = gdb === undefined ? {} : { gdb: { host: gdb.host, port: gdb.port } };
+    process.stdout.write(`${JSON.stringify({ listening: { host: bound.host, port: bound.port }, ...gdbAddress })}\n`);
   } catch (err) {
     if (!(err instanceof HvdbgError)) log.fatal({ err }, 'startup failed');
     return reportStartupError(err);
-  }
-  if (config.gdb !== undefined) {
-    log.warn({ gdb: config.gdb }, 'the gdb remote-protocol stub is not part of this build; --gdb ignored');
   }
 
   return new Promise<number>((resolve) => {
@@ -73,6 +79,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const stop = (reason: string, code: number) => {
       if (stopping) return;
       stopping = true;
+      void gdb?.close();
       setTimeout(() => {
         log.error('shutdown deadline passed; exiting');
         resolve(EXIT_FAILURE);

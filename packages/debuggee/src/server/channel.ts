@@ -85,6 +85,12 @@ export class ClientChannel {
     this.behindSince = 0;
     if (this.tally !== undefined) this.flushNotice(now);
     this.write(frame, buffered);
+    // Immediate-mode messages arrive as batches of one (TargetListener): they leave at once
+    // instead of waiting for the end of the slice.
+    if (batch.length === 1 && this.corked) {
+      this.socket.uncork();
+      this.socket.cork();
+    }
   }
 
   /**

@@ -238,7 +238,7 @@ export class DebuggeeServer implements SessionHost, TargetListener {
     this.open.push(session);
   }
 
-  remove(session: Session, _reason: string): void {
+  remove(session: Session): void {
     const i = this.open.indexOf(session);
     if (i >= 0) this.open.splice(i, 1);
   }

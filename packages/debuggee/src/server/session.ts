@@ -50,7 +50,7 @@ export interface SessionHost {
   /** Adds the session to the notification fan-out. */
   admit(session: Session): void;
   /** Removes it (idempotent). */
-  remove(session: Session, reason: string): void;
+  remove(session: Session): void;
   /**
    * Runs a request on behalf of a client: notifications the target reports meanwhile (resumed,
    * eventsChanged) name that client, and a resume or step gets the guest going without delay.
@@ -116,10 +116,6 @@ export class Session implements Member {
       handshakeTimeoutMs,
     );
     this.handshakeTimer.unref();
-  }
-
-  get isOpen(): boolean {
-    return this.phase === 'open';
   }
 
   /** Sends a shared, already encoded frame that must not be lost. */
@@ -321,7 +317,7 @@ export class Session implements Member {
     clearTimeout(this.handshakeTimer);
     this.channel.close();
     if (wasOpen) {
-      this.host.remove(this, reason);
+      this.host.remove(this);
       this.host.roles.leave(this, reason);
     }
   }
