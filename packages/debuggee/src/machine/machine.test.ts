@@ -1,0 +1,108 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { HvdbgError } from '@hvdbg/protocol';
+import { describe, expect, it } from 'vitest';
+import { Machine, type MachineConfig } from './machine.js';
+
+const MIB = 1024 * 1024;
+/** Long enough for both vCPUs, every mixed-workload process and two heartbeats. */
+const GOLDEN_INSTRUCTIONS = 12_000_000;
+const goldenPath = fileURLToPath(new URL('./goldens/mixed-2vcpu.txt', import.meta.url));
+
+function boot(config: Partial<MachineConfig> = {}) {
+  const machine = new Machine({ memoryBytes: 64 * MIB, vcpus: 2, workload: 'mixed', ...config });
+  let console = '';
+  machine.onConsole((text) => {
+    console += text;
+  });
+  return { machine, output: () => console };
+}
+
+function run(machine: Machine, instructions: number, slice: number): void {
+  let left = instructions;
+  while (left > 0) {
+    const n = Math.min(slice, left);
+    const r = machine.runSlice(n);
+    expect(r.stop).toBe('budget');
+    left -= n;
+  }
+}
+
+describe('Machine', () => {
+  it('boots the mixed workload: serial transcript matches the golden file', () => {
+    const { machine, output } = boot();
+    const started = performance.now();
+    run(machine, GOLDEN_INSTRUCTIONS, 1_000_000);
+    const seconds = (performance.now() - started) / 1000;
+    const mips = machine.instructions / seconds / 1e6;
+    console.log(
+      `mixed workload: ${machine.instructions} instructions in ${seconds.toFixed(2)} s (${mips.toFixed(1)} MIPS)`,
+    );
+    if (process.env.UPDATE_GOLDENS === '1' || !existsSync(goldenPath)) writeFileSync(goldenPath, output());
+    expect(output()).toBe(readFileSync(goldenPath, 'utf8'));
+    expect(machine.banner).toBe('hvdbg guest kernel 1.0');
+  });
+
+  it('runs both vCPUs and exposes per-vCPU awareness', () => {
+    const { machine, output } = boot();
+    run(machine, 6_000_000, 500_000);
+    expect(machine.started).toEqual([true, true]);
+    expect(machine.cpus[0]!.instructions).toBeGreaterThan(100_000);
+    expect(machine.cpus[1]!.instructions).toBeGreaterThan(100_000);
+    expect(output()).toContain('cpu1: online');
+    expect(machine.awarenessAddress.every((a) => a >= 0xffffffff80000000n)).toBe(true);
+    // Over many short runs, vCPU 1 is seen running some user process with a consistent name.
+    const seen = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      machine.runSlice(7_919);
+      for (const vcpu of [0, 1]) {
+        const a = machine.awareness(vcpu);
+        if (a.pid === 0n) expect(a.processName).toBe('idle');
+        else seen.add(`${vcpu}:${a.processName}`);
+      }
+    }
+    expect([...seen].some((s) => s.startsWith('1:'))).toBe(true);
+    expect([...seen].some((s) => s.startsWith('0:'))).toBe(true);
+  });
+
+  it('is deterministic however the run is cut into slices', () => {
+    const a = boot();
+    const b = boot();
+    run(a.machine, 3_000_000, 1_000_000);
+    run(b.machine, 3_000_000, 77_777);
+    expect(b.output()).toBe(a.output());
+    expect(b.machine.instructions).toBe(a.machine.instructions);
+  });
+
+  it('keeps a 256 MiB guest small on the host', () => {
+    const { machine } = boot({ memoryBytes: 256 * MIB });
+    run(machine, 2_000_000, 1_000_000);
+    const touched = machine.memory.frames.filter((f) => f !== undefined).length;
+    expect(touched * 4096).toBeLessThan(4 * MIB);
+  });
+
+  it('runs the compute and syscalls workloads', () => {
+    const compute = boot({ workload: 'compute', vcpus: 1 });
+    run(compute.machine, 4_000_000, 1_000_000);
+    expect(compute.output()).toMatch(/compute: round 1 x=[0-9a-f]{16}/);
+    const syscalls = boot({ workload: 'syscalls', vcpus: 1 });
+    run(syscalls.machine, 3_000_000, 1_000_000);
+    expect(syscalls.output()).toContain('sysloop: 10000 syscalls');
+  });
+
+  it('rejects bad configurations with E_CONFIG and bad images with E_BAD_IMAGE', () => {
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return e instanceof HvdbgError ? e.code : String(e);
+      }
+      return 'none';
+    };
+    expect(code(() => new Machine({ memoryBytes: 64 * MIB, vcpus: 9, workload: 'mixed' }))).toBe('E_CONFIG');
+    expect(code(() => new Machine({ memoryBytes: 1000, vcpus: 1, workload: 'mixed' }))).toBe('E_CONFIG');
+    expect(code(() => new Machine({ memoryBytes: 64 * MIB, vcpus: 1, workload: 'nope' }))).toBe('E_CONFIG');
+    const image = new Uint8Array(100);
+    expect(code(() => new Machine({ memoryBytes: 64 * MIB, vcpus: 1, workload: 'mixed', image }))).toBe('E_BAD_IMAGE');
+  });
+});
