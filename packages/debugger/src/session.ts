@@ -389,7 +389,7 @@ export class DebugSession extends EventEmitter<SessionEvents> {
   describeHalt(halt: HaltInfo): string[] {
     const where = this.symbolize(halt.rip);
     const lines = [
-      `${formatHaltReason(halt)}, vcpu ${halt.vcpu}${halt.byClient === undefined ? '' : ` (by client ${halt.byClient})`}`,
+      `${formatHaltReason(halt)}, vcpu ${halt.vcpu}${halt.byClient === undefined || halt.byClient === this.welcome?.sessionId ? '' : ` (by client ${halt.byClient})`}`,
     ];
     if (where !== undefined) lines.push(`${where}:`);
     const [ins] = disassemble(halt.bytes, halt.rip, (a) => this.symbolize(a), 1);
