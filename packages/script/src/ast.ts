@@ -13,6 +13,12 @@ export interface ScalarType {
   width: 1 | 2 | 4 | 8;
   signed: boolean;
   isVoid: boolean;
+  /** For pointers: the type pointed to (pointer arithmetic scales by its width). */
+  pointee?: ScalarType;
+}
+
+export function pointerTo(t: ScalarType): ScalarType {
+  return { width: 8, signed: false, isVoid: false, pointee: t };
 }
 
 export const U64: ScalarType = { width: 8, signed: false, isVoid: false };
@@ -51,6 +57,8 @@ export type Expr = Pos &
     | { k: 'logical'; op: '&&' | '||'; a: Expr; b: Expr }
     | { k: 'call'; name: string; args: Expr[] }
     | { k: 'cast'; type: ScalarType; e: Expr }
+    /** `sizeof expr`: the size of its static type (8 for untyped values), no code runs. */
+    | { k: 'sizeof'; e: Expr }
     /** Inner link of a chained assignment `a = b = e` (only as the value of an assign statement). */
     | { k: 'assign'; target: Expr; value: Expr }
   );

@@ -7,7 +7,7 @@
  * truncate and extend them); undeclared variables are `unsigned long long` and compare unsigned.
  */
 import type { AssignOp, BinaryOp, Expr, FunctionDecl, Pos, Program, ScalarType, Stmt } from './ast.js';
-import { U64 } from './ast.js';
+import { pointerTo, U64 } from './ast.js';
 import { BUILTIN_IDS, BUILTINS } from './builtins.js';
 import {
   CHECK_DIVIDE,
@@ -213,11 +213,21 @@ class Compiler {
     return local;
   }
 
-  /** Push the address of `t[i]…` (indices bounds-checked at run time). */
-  private elementAddress(e: Expr & { k: 'index' }): Local {
+  /** Push the address of `t[i]…` (array indices bounds-checked at run time) or `p[i]`; returns the
+   * element type. */
+  private elementAddress(e: Expr & { k: 'index' }): ScalarType {
     const local = this.fn.locals.get(e.name);
     if (!local) fail(`undefined variable '${e.name}'`, e);
-    if (local.dims.length === 0) fail(`'${e.name}' is not an array`, e);
+    const pointee = local.type.pointee;
+    if (local.dims.length === 0) {
+      if (!pointee) fail(`'${e.name}' is not an array`, e);
+      if (e.indices.length !== 1) fail(`'${e.name}' needs 1 index`, e);
+      this.emit(Op.LOAD_LOCAL, local.slot);
+      this.expr(e.indices[0]);
+      this.scale(pointee, e);
+      this.emit(Op.ADD);
+      return pointee;
+    }
     if (e.indices.length !== local.dims.length)
       fail(`'${e.name}' needs ${local.dims.length} ${local.dims.length === 1 ? 'index' : 'indices'}`, e);
     e.indices.forEach((index, k) => {
@@ -229,13 +239,19 @@ class Compiler {
       this.emit(Op.BOUND, local.dims[k]);
       if (k > 0) this.emit(Op.ADD);
     });
-    if (local.type.width > 1) {
-      this.emit(Op.PUSH_I32, local.type.width);
-      this.emit(Op.MUL);
-    }
+    this.scale(local.type, e);
     this.emit(Op.ADDR_LOCAL, local.slot);
     this.emit(Op.ADD);
-    return local;
+    return local.type;
+  }
+
+  /** Multiply the top value by the size of `t` (pointer arithmetic). */
+  private scale(t: ScalarType, at: Pos): void {
+    if (t.isVoid) fail('arithmetic on a void pointer', at);
+    if (t.width > 1) {
+      this.emit(Op.PUSH_I32, t.width);
+      this.emit(Op.MUL);
+    }
   }
 
   // -- statements ---------------------------------------------------------------------------------
@@ -364,13 +380,19 @@ class Compiler {
     const binop = op === '=' ? undefined : (op.slice(0, -1) as BinaryOp);
     if ((target.k === 'unary' && target.op === '*') || target.k === 'index') {
       let type: ScalarType = U64;
-      if (target.k === 'index') type = this.elementAddress(target).type;
-      else this.expr(target.e);
+      if (target.k === 'index') type = this.elementAddress(target);
+      else {
+        const t = this.expr(target.e);
+        if (t?.pointee) {
+          if (t.pointee.isVoid) fail('cannot store through a void pointer', target);
+          type = t.pointee;
+        }
+      }
       if (keep) fail('a store through a pointer or into an array cannot be chained', at);
       if (binop) {
         this.emit(Op.DUP);
         this.emit(Op.LOAD_MEM, type.width, type.signed ? 1 : 0);
-        this.binary(binop, target.k === 'index' ? type : null, value, at);
+        this.binary(binop, type === U64 ? null : type, value, at);
       } else this.expr(value);
       this.emit(Op.STORE_MEM, type.width);
       return null;
@@ -469,19 +491,32 @@ class Compiler {
         const local = this.fn.locals.get(e.name);
         if (!local) fail(`undefined variable '${e.name}'`, e);
         if (local.dims.length > 0) {
-          this.emit(Op.ADDR_LOCAL, local.slot); // an array is its address, as in C
-          return null;
+          this.emit(Op.ADDR_LOCAL, local.slot); // an array is a pointer to its first element, as in C
+          return pointerTo(local.type);
         }
         this.emit(Op.LOAD_LOCAL, local.slot);
         return local.type;
       }
       case 'index': {
-        const local = this.elementAddress(e);
-        this.emit(Op.LOAD_MEM, local.type.width, local.type.signed ? 1 : 0);
-        return local.type;
+        const type = this.elementAddress(e);
+        this.emit(Op.LOAD_MEM, type.width, type.signed ? 1 : 0);
+        return type;
       }
       case 'assign':
         return this.assign(e.target, '=', e.value, true, e);
+      case 'sizeof': {
+        let size = 8;
+        const local = e.e.k === 'var' ? this.fn.locals.get(e.e.name) : undefined;
+        if (local && local.dims.length > 0) size = local.dims.reduce((n, d) => n * d, local.type.width);
+        else {
+          // Compile for the type only, then drop the code: sizeof never evaluates its operand.
+          const mark = this.code.length;
+          size = this.expr(e.e)?.width ?? 8;
+          this.code.length = mark;
+        }
+        this.pushNumber(BigInt(size));
+        return null;
+      }
       case 'cast': {
         this.expr(e.e);
         if (e.type.width < 8) this.emit(Op.EXT, e.type.width, e.type.signed ? 1 : 0);
@@ -490,12 +525,14 @@ class Compiler {
       case 'unary':
         switch (e.op) {
           case '&':
-            this.address(e.e);
-            return null;
-          case '*':
-            this.expr(e.e);
-            this.emit(Op.LOAD_MEM, 8, 0);
-            return null;
+            return this.address(e.e);
+          case '*': {
+            // Through a typed pointer: its pointee's width and sign; otherwise a qword (`*@rsp`).
+            const p = this.expr(e.e)?.pointee;
+            if (p?.isVoid) fail('cannot dereference a void pointer', e);
+            this.emit(Op.LOAD_MEM, p ? p.width : 8, p?.signed ? 1 : 0);
+            return p ?? null;
+          }
           case '!':
             this.expr(e.e);
             this.emit(Op.LNOT);
@@ -530,19 +567,26 @@ class Compiler {
     }
   }
 
-  private address(e: Expr): void {
-    if (e.k === 'index') this.elementAddress(e);
-    else if (e.k === 'var') {
+  /** Push the address of a variable or element; returns the pointer's type. */
+  private address(e: Expr): ScalarType {
+    if (e.k === 'index') return pointerTo(this.elementAddress(e));
+    if (e.k === 'var') {
       const local = this.fn.locals.get(e.name);
       if (!local) fail(`undefined variable '${e.name}'`, e);
       this.emit(Op.ADDR_LOCAL, local.slot);
-    } else if (e.k === 'global') this.emit(Op.ADDR_GLOBAL, this.globalRef(e.name, e));
-    else fail("'&' needs a variable", e);
+      return pointerTo(local.type); // `&t` of an array points at its first element here
+    }
+    if (e.k === 'global') {
+      this.emit(Op.ADDR_GLOBAL, this.globalRef(e.name, e));
+      return pointerTo(U64);
+    }
+    return fail("'&' needs a variable", e);
   }
 
   /** Left operand already on the stack; compiles the right one and the operator. */
   private binary(op: BinaryOp, ta: VType, b: Expr, at: Pos): VType {
     const tb = this.expr(b);
+    if ((op === '+' || op === '-') && (ta?.pointee || tb?.pointee)) return this.pointerArithmetic(op, ta, tb, at);
     // C-like: typed operands decide width and signedness; untyped ones count as signed for
     // comparisons (SPEC: untyped `<` is signed) and as unsigned for division and shifts.
     const signedCompare = (ta === null || ta.signed) && (tb === null || tb.signed);
@@ -585,6 +629,23 @@ class Compiler {
     return this.narrow(ta, tb);
   }
 
+  /** `p + n`, `p - n` scale n by the pointee's size; `p - q` is a signed element count. */
+  private pointerArithmetic(op: '+' | '-', ta: VType, tb: VType, at: Pos): VType {
+    if (!ta?.pointee) fail('put the pointer first: write p + n', at);
+    if (tb?.pointee) {
+      if (op === '+') fail('cannot add two pointers', at);
+      this.emit(Op.SUB);
+      if (ta.pointee.width > 1) {
+        this.emit(Op.PUSH_I32, ta.pointee.width);
+        this.emit(Op.DIVS);
+      }
+      return { width: 8, signed: true, isVoid: false };
+    }
+    this.scale(ta.pointee, at);
+    this.emit(op === '+' ? Op.ADD : Op.SUB);
+    return ta;
+  }
+
   /** Result type of arithmetic on typed operands (C promotion to at least int), narrowing the value. */
   private narrow(ta: VType, tb: VType): VType {
     if (ta === null && tb === null) return null;
@@ -602,10 +663,7 @@ class Compiler {
       this.emit(name === 'not' ? Op.NOT : Op.NEG);
       return null;
     }
-    if (name === 'reference') {
-      this.address(e.args[0]);
-      return null;
-    }
+    if (name === 'reference') return this.address(e.args[0]);
     const user = this.functionIndex.get(name);
     if (user) {
       if (user.decl.ret.isVoid) fail(`'${name}' returns void and has no value`, e);

@@ -13,9 +13,9 @@ import {
   type FunctionDecl,
   type Pos,
   type Program,
+  pointerTo,
   type ScalarType,
   type Stmt,
-  U64,
   VOID,
 } from './ast.js';
 import { BUILTIN_IDS, BUILTINS, INTRINSICS, isBuiltinName } from './builtins.js';
@@ -71,13 +71,14 @@ class Parser {
   private tok: Token;
   private ahead: Token | undefined;
   private readonly userFunctions = new Map<string, FunctionDecl>();
+  private readonly typedefs = new Map<string, ScalarType>();
   private readonly options: ParseOptions;
   private loopDepth = 0;
   private inFunction: FunctionDecl | undefined;
 
   constructor(source: string, options: ParseOptions) {
     this.options = options;
-    this.lx = new Lexer(source, (w) => isBuiltinName(w) || this.userFunctions.has(w));
+    this.lx = new Lexer(source, (w) => isBuiltinName(w) || this.userFunctions.has(w) || this.typedefs.has(w));
     const warned = new Set<number>(); // look-ahead may lex a word twice
     this.lx.onHexWord = options.onWarning
       ? (t) => {
@@ -105,6 +106,11 @@ class Parser {
   private peek(): Token {
     this.ahead ??= this.lx.next();
     return this.ahead;
+  }
+
+  /** A type word or a typedef name starts a type. */
+  private isTypeStart(t: Token = this.tok): boolean {
+    return t.kind === T.Ident && (TYPE_WORDS.has(t.text) || this.typedefs.has(t.text));
   }
 
   private atEnd(): boolean {
@@ -150,7 +156,7 @@ class Parser {
     const main: Stmt[] = [];
     const functions: FunctionDecl[] = [];
     while (this.tok.kind !== T.Eof) {
-      if (this.tok.kind === T.Ident && TYPE_WORDS.has(this.tok.text) && this.looksLikeFunction()) {
+      if (this.isTypeStart() && this.looksLikeFunction()) {
         functions.push(this.functionDecl());
       } else {
         const s = this.statement();
@@ -210,7 +216,7 @@ class Parser {
   private name(what: string): string {
     if (this.tok.kind === T.Number && /^[A-Za-z]/.test(this.tok.text))
       this.fail(`'${this.tok.text}' is a hex number here and cannot be used as a name`);
-    if (this.tok.kind !== T.Ident || KEYWORDS.has(this.tok.text) || TYPE_WORDS.has(this.tok.text))
+    if (this.tok.kind !== T.Ident || KEYWORDS.has(this.tok.text) || this.isTypeStart())
       this.fail(`expected ${what} but found ${describeToken(this.tok)}`);
     if (isBuiltinName(this.tok.text)) this.fail(`'${this.tok.text}' is a built-in function`);
     if (this.tok.text.length > MAX_NAME) this.fail(`name longer than ${MAX_NAME} characters`);
@@ -218,17 +224,24 @@ class Parser {
   }
 
   /** Type words in any order, validated like C (SPEC §4.4), then `*`s. */
-  private type(): ScalarType {
+  /** Type words in any order, validated like C (SPEC §4.4), or a typedef name; then `*`s if `stars`. */
+  private type(stars = true): ScalarType {
     const at = this.tok;
-    const words: string[] = [];
-    while (this.tok.kind === T.Ident && TYPE_WORDS.has(this.tok.text)) words.push(this.advance().text);
-    if (words.length === 0) this.fail(`expected a type but found ${describeToken(this.tok)}`);
-    let type = scalarType(words);
-    if (type === undefined) this.fail(`invalid type '${words.join(' ')}'`, at);
-    if (type === 'float') this.fail('floating-point types are not supported', at);
-    let pointer = false;
-    while (this.eat('*')) pointer = true;
-    if (pointer) type = U64;
+    let type: ScalarType;
+    const alias = this.tok.kind === T.Ident ? this.typedefs.get(this.tok.text) : undefined;
+    if (alias) {
+      this.advance();
+      type = alias;
+    } else {
+      const words: string[] = [];
+      while (this.tok.kind === T.Ident && TYPE_WORDS.has(this.tok.text)) words.push(this.advance().text);
+      if (words.length === 0) this.fail(`expected a type but found ${describeToken(this.tok)}`);
+      const t = scalarType(words);
+      if (t === undefined) this.fail(`invalid type '${words.join(' ')}'`, at);
+      if (t === 'float') this.fail('floating-point types are not supported', at);
+      type = t;
+    }
+    if (stars) while (this.eat('*')) type = pointerTo(type);
     return type;
   }
 
@@ -333,12 +346,20 @@ class Parser {
         case 'elsif':
           this.fail(`'${t.text}' without 'if'`);
           break;
+        case 'typedef': {
+          this.advance();
+          const type = this.type();
+          if (this.typedefs.has(this.tok.text)) this.fail(`type '${this.tok.text}' is already defined`);
+          const name = this.name('a type name');
+          this.expect(';');
+          this.typedefs.set(name, type);
+          return undefined;
+        }
         case 'struct':
-        case 'typedef':
-          this.fail(`'${t.text}' is not supported`);
+          this.fail("'struct' is not supported");
           break;
       }
-      if (TYPE_WORDS.has(t.text)) {
+      if (this.isTypeStart(t)) {
         if (this.looksLikeFunction()) this.fail('functions must be defined at the top level');
         const list = this.declaration();
         this.expect(';');
@@ -352,20 +373,20 @@ class Parser {
 
   /** Comma-separated simple statements (for-loop init and step). */
   private simpleList(): Stmt[] {
-    if (this.tok.kind === T.Ident && TYPE_WORDS.has(this.tok.text)) return this.declaration();
+    if (this.isTypeStart()) return this.declaration();
     const list = [this.simple()];
     while (this.eat(',')) list.push(this.simple());
     return list;
   }
 
   private declaration(): Stmt[] {
-    const type = this.type();
-    if (type.isVoid) this.fail('a variable cannot be void');
+    const base = this.type(false); // `int *p, q`: each declarator has its own stars
     const list: Stmt[] = [];
     do {
       const at: Pos = { line: this.tok.line, column: this.tok.column };
-      let pointer = false;
-      while (this.eat('*')) pointer = true;
+      let type = base;
+      while (this.eat('*')) type = pointerTo(type);
+      if (type.isVoid) this.fail('a variable cannot be void', at);
       const name = this.name('a variable name');
       const dims: number[] = [];
       while (this.eat('[')) {
@@ -387,7 +408,7 @@ class Parser {
           this.initList(dims, 0, inits, 0);
         } else init = this.expr(false);
       }
-      list.push({ ...at, k: 'decl', name, type: pointer ? U64 : type, init, dims, inits });
+      list.push({ ...at, k: 'decl', name, type, init, dims, inits });
     } while (this.eat(','));
     return list;
   }
@@ -511,7 +532,7 @@ class Parser {
           break;
         case '(': {
           const next = this.peek();
-          if (next.kind === T.Ident && TYPE_WORDS.has(next.text)) {
+          if (this.isTypeStart(next)) {
             this.advance();
             const type = this.type();
             this.expect(')');
@@ -529,12 +550,13 @@ class Parser {
       this.advance();
       this.expect('(');
       let size: number;
-      if (this.tok.kind === T.Ident && TYPE_WORDS.has(this.tok.text)) {
+      if (this.isTypeStart()) {
         const type = this.type();
         size = type.isVoid ? 1 : type.width;
       } else {
-        this.expr(cond);
-        size = 8;
+        const e = this.expr(cond);
+        this.expect(')');
+        return { ...at, k: 'sizeof', e }; // the compiler knows the expression's type
       }
       this.expect(')');
       return { ...at, k: 'num', value: BigInt(size) };
@@ -592,7 +614,7 @@ class Parser {
         return { ...at, k: 'num', value: BigInt.asUintN(64, value) };
       }
       case T.Ident: {
-        if (KEYWORDS.has(t.text) || TYPE_WORDS.has(t.text)) this.fail(`unexpected '${t.text}'`);
+        if (KEYWORDS.has(t.text) || this.isTypeStart(t)) this.fail(`unexpected '${t.text}'`);
         this.advance();
         if (this.is('(')) return this.call(t);
         if (isBuiltinName(t.text) || this.userFunctions.has(t.text))

@@ -135,10 +135,33 @@ const TYPED: [string, string][] = [
   ['long long q = 1; q = q << 0n40; printf("%llx", q);', '10000000000'],
   ['int i = 80000000; int j = -1; i = i / j;', 'error: signed 32-bit division overflow'],
   ['x = 1 << 0n64; printf("%x", x);', '1'],
+  // typedef and typed pointers: scaled arithmetic, signed difference, pointee-sized access
+  ['typedef unsigned char u8; u8 v = 1ff; printf("%x %d", v, sizeof(u8));', 'ff 1'],
+  ['typedef int i32; i32 n = ffffffff; if (n < 0) { printf("signed"); }', 'signed'],
+  ['typedef int *ip; int t[3] = {1, 2, 3}; ip p = t; printf("%d", *(p + 2));', '3'],
+  ['int t[3] = {1, 2, 3}; int *p = &t[0]; p++; printf("%d %d", *p, p[1]);', '2 3'],
+  ['int t[4]; int *p = t; int *q = &t[3]; printf("%lld %lld", q - p, p - q);', '3 -3'],
+  ['short t[2] = {-2, 7}; short *p = t; printf("%lld %d", *p, *(p + 1));', '-2 7'],
+  ['int t[2]; int *p = t; *p = 11223344; p[1] = 55; printf("%x %x", t[0], t[1]);', '11223344 55'],
+  ['char s[4] = {41, 42}; char *p = s; p += 1; printf("%c", *p);', 'B'],
+  ['int v = 5; int *p = &v; *p += 2; printf("%d %d", v, sizeof(int *));', '7 8'],
+  ['unsigned long long *p = 5040; printf("%llx", *p);', 'deadbeefcafebabe'],
+  ['int *p = 5040; printf("%x", *p);', 'cafebabe'],
+  ['x = *(int *)5040; printf("%llx", x);', 'ffffffffcafebabe'],
+  ['int *p, q; q = 1ffffffff; printf("%d", sizeof(q));', '4'],
 ];
 
 describe('arrays and typed values', () => {
   test.each(TYPED)('%s', (source, expected) => {
     expect(output(source)).toBe(expected);
   });
+});
+
+test('sizeof of expressions uses their static type and evaluates nothing', () => {
+  expect(
+    output(
+      'char ch; int t[5]; short s2[2][3]; printf("%d %d %d %d %d", sizeof(ch), sizeof(t), sizeof(s2), sizeof(@rax), sizeof(t[1]));',
+    ),
+  ).toBe('1 20 12 8 4');
+  expect(output('x = sizeof(poi(0)); printf("%d", x);')).toBe('8');
 });
