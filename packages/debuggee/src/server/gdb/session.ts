@@ -1,0 +1,574 @@
+/**
+ * One gdb connection: acks, packet dispatch and the stop-reply rule (gdb manual, Appendix E
+ * "Packets", "Stop Reply Packets", "General Query Packets").
+ *
+ * All-stop model: gdb's c/s/vCont resumes the whole guest and then waits for exactly one stop
+ * reply; while it waits, only an interrupt byte (→ target.pause) and guest console text (→ `O`
+ * packets) travel. vCPUs are threads (id = vCPU + 1, since 0 and -1 mean "any" and "all").
+ *
+ * Breakpoints are the target's hidden breakpoints (EPT hooks, invisible to the guest); watchpoints
+ * are `!monitor` events with a break action at the post stage, so the halt comes after the access
+ * as with x86 debug registers, and the stop reply names the accessed address.
+ *
+ * Every handler returns its reply; a throw from the target becomes an `E` reply (user errors
+ * carry the hvdbg code in the log), so no packet can take the daemon down.
+ */
+import { type HaltInfo, HvdbgError } from '@hvdbg/protocol';
+import type { Logger } from 'pino';
+import type { DebugTarget, TargetListener } from '../../target.js';
+import { runMonitorCommand } from './monitor.js';
+import { framePacket, leHex, MAX_PACKET_BYTES, PacketReader, parseHexNumber, type ReadItem, toHex } from './packets.js';
+import { encodeAll, readAll, readOne, writeAll, writeOne } from './registers.js';
+import { FEATURE_FILES, GDB_REGISTERS, REGNUM_RBP, REGNUM_RIP, REGNUM_RSP } from './targetXml.js';
+
+/** What the session needs from its transport. */
+export interface GdbTransport {
+  write(bytes: Buffer): void;
+  /** Ends the connection after pending writes. */
+  end(): void;
+}
+
+/** POSIX signal numbers gdb expects in stop replies. */
+const SIGINT = 2;
+const SIGTRAP = 5;
+const SIGABRT = 6;
+
+/** Error replies (errno-style numbers, as gdbserver uses). */
+const E_BAD_PACKET = 'E01';
+const E_TARGET = 'E02';
+const E_FAULT = 'E0e';
+
+/** Largest memory block one `m` reply carries: hex doubles it, and framing needs a few bytes. */
+const MAX_MEMORY_CHUNK = (MAX_PACKET_BYTES - 16) / 2;
+/** Hex characters of monitor output per `O` packet. */
+const CONSOLE_CHUNK = 1024;
+const PAGE_SIZE = 0x1000n;
+
+type WatchKind = 'watch' | 'rwatch' | 'awatch';
+
+interface GdbBreakpoint {
+  type: 0 | 1 | 2 | 3 | 4;
+  address: bigint;
+  length: number;
+  /** Target breakpoint id (Z0/Z1) or event id (Z2–Z4). */
+  id: number;
+}
+
+export class GdbSession implements TargetListener {
+  private readonly reader = new PacketReader();
+  private noAck = false;
+  /** The last packet sent, for a `-` resend (ack mode only). */
+  private lastSent: Buffer | undefined = undefined;
+  /** gdb resumed the guest and waits for one stop reply. */
+  private waiting = false;
+  private swbreak = false;
+  private hwbreak = false;
+  /** Hg: the vCPU register and memory packets address; undefined = the halted (main) vCPU. */
+  private gThread: number | undefined = undefined;
+  /** Hc: the vCPU a step runs on. */
+  private cThread: number | undefined = undefined;
+  private readonly points = new Map<string, GdbBreakpoint>();
+  private closed = false;
+
+  constructor(
+    private readonly target: DebugTarget,
+    private readonly transport: GdbTransport,
+    private readonly log: Logger,
+    /** The client id halts and resumes are attributed to. */
+    private readonly clientId: number | undefined,
+  ) {}
+
+  /** Bytes from the socket. */
+  receive(chunk: Buffer): void {
+    if (this.closed) return;
+    for (const item of this.reader.feed(chunk)) {
+      this.handleItem(item);
+      if (this.closed) return;
+    }
+  }
+
+  /**
+   * The connection is gone (or the stub closes): take gdb's breakpoints and watchpoints out of the
+   * target. The guest's run state is left to the controller-loss policy.
+   */
+  dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.removeAllPoints();
+  }
+
+  /** Takes the guest the way a debugger attaching does: halted, so `?` has a stop to report. */
+  attach(): void {
+    if (this.target.state() === 'running') this.target.pause(this.clientId);
+  }
+
+  // -- TargetListener ---------------------------------------------------------------------------
+
+  onHalt(info: HaltInfo): void {
+    if (!this.waiting || this.closed) return;
+    this.waiting = false;
+    this.send(this.stopReply(info));
+  }
+
+  onConsole(text: string): void {
+    // O packets are only valid while gdb waits for a stop reply.
+    if (!this.waiting || this.closed) return;
+    this.sendOutput(text);
+  }
+
+  onLog(): void {}
+  onDropped(): void {}
+  onResume(): void {}
+  onEventsChanged(): void {}
+
+  // -- framing ----------------------------------------------------------------------------------
+
+  private handleItem(item: ReadItem): void {
+    switch (item.type) {
+      case 'ack':
+        this.lastSent = undefined;
+        return;
+      case 'nack':
+        if (!this.noAck && this.lastSent !== undefined) this.transport.write(this.lastSent);
+        return;
+      case 'interrupt':
+        this.interrupt();
+        return;
+      case 'bad':
+        this.log.debug({ reason: item.reason }, 'bad packet');
+        if (!this.noAck) this.transport.write(Buffer.from('-'));
+        return;
+      case 'packet': {
+        if (!this.noAck) this.transport.write(Buffer.from('+'));
+        const text = item.data.toString('latin1');
+        let reply: string | undefined;
+        try {
+          reply = this.dispatch(text, item.data);
+        } catch (err) {
+          reply = this.errorReply(err, text);
+        }
+        if (reply !== undefined) this.send(reply);
+        if (text === 'QStartNoAckMode') this.noAck = true;
+      }
+    }
+  }
+
+  private send(payload: string | Buffer): void {
+    if (this.closed) return;
+    const frame = framePacket(payload);
+    this.lastSent = this.noAck ? undefined : frame;
+    this.transport.write(frame);
+  }
+
+  /** Text as `O` packets (hex-encoded), in chunks that fit the packet size. */
+  private sendOutput(text: string): void {
+    const hex = Buffer.from(text, 'utf8').toString('hex');
+    for (let i = 0; i < hex.length; i += CONSOLE_CHUNK) this.send(`O${hex.slice(i, i + CONSOLE_CHUNK)}`);
+  }
+
+  private errorReply(err: unknown, packet: string): string {
+    if (err instanceof HvdbgError) {
+      this.log.debug({ code: err.code, message: err.message, packet: packet.slice(0, 40) }, 'packet refused');
+      return err.code === 'E_BAD_ADDRESS' ? E_FAULT : E_TARGET;
+    }
+    this.log.error({ err, packet: packet.slice(0, 40) }, 'gdb packet handler failed');
+    return E_TARGET;
+  }
+
+  // -- dispatch ---------------------------------------------------------------------------------
+
+  /** Returns the reply; undefined when none is due now (a resume waits for its stop reply). */
+  private dispatch(p: string, raw: Buffer): string | undefined {
+    switch (p[0]) {
+      case '?':
+        return this.haltReason();
+      case 'q':
+        return this.query(p);
+      case 'Q':
+        return p === 'QStartNoAckMode' ? 'OK' : '';
+      case 'H':
+        return this.setThread(p);
+      case 'T':
+        return this.threadOf(p.slice(1)) !== undefined ? 'OK' : E_BAD_PACKET;
+      case 'g':
+        return p.length === 1 ? encodeAll(readAll(this.target, this.regVcpu())) : E_BAD_PACKET;
+      case 'G':
+        return writeAll(this.target, this.regVcpu(), p.slice(1)) === 'ok' ? 'OK' : E_BAD_PACKET;
+      case 'p':
+        return this.readRegister(p.slice(1));
+      case 'P':
+        return this.writeRegister(p.slice(1));
+      case 'm':
+        return this.readMemory(p.slice(1));
+      case 'M':
+        return this.writeMemory(p.slice(1));
+      case 'X':
+        return this.writeBinary(raw);
+      case 'c':
+      case 'C':
+        return this.resume();
+      case 's':
+      case 'S':
+        return this.step(this.cThread);
+      case 'v':
+        return this.vPacket(p);
+      case 'Z':
+      case 'z':
+        return this.breakpoint(p);
+      case 'D':
+        this.detach('OK');
+        return undefined;
+      case 'k':
+        // No reply: gdb closes the connection right after sending it.
+        this.detach(undefined);
+        return undefined;
+      default:
+        // Unknown packets get the empty reply: gdb probes features this way (vMustReplyEmpty).
+        return '';
+    }
+  }
+
+  private query(p: string): string {
+    if (p.startsWith('qSupported')) return this.supported(p);
+    if (p.startsWith('qXfer:features:read:')) return this.features(p.slice('qXfer:features:read:'.length));
+    if (p === 'qAttached' || p.startsWith('qAttached:')) return '1'; // quitting gdb detaches, never kills
+    if (p === 'qC') return `QC${this.threadId(this.mainVcpu())}`;
+    if (p === 'qfThreadInfo') {
+      const n = this.target.description().vcpus;
+      return `m${Array.from({ length: n }, (_, i) => this.threadId(i)).join(',')}`;
+    }
+    if (p === 'qsThreadInfo') return 'l';
+    if (p.startsWith('qThreadExtraInfo,')) {
+      const vcpu = this.threadOf(p.slice('qThreadExtraInfo,'.length));
+      if (vcpu === undefined) return E_BAD_PACKET;
+      return toHex(Buffer.from(`vCPU ${vcpu}${vcpu === this.mainVcpu() ? ' (main)' : ''}`));
+    }
+    if (p.startsWith('qRcmd,')) return this.monitor(p.slice('qRcmd,'.length));
+    if (p === 'qSymbol::') return 'OK';
+    return '';
+  }
+
+  private supported(p: string): string {
+    const offered = p.slice('qSupported:'.length).split(';');
+    this.swbreak = offered.includes('swbreak+');
+    this.hwbreak = offered.includes('hwbreak+');
+    const features = [
+      `PacketSize=${MAX_PACKET_BYTES.toString(16)}`,
+      'qXfer:features:read+',
+      'QStartNoAckMode+',
+      'vContSupported+',
+    ];
+    if (this.swbreak) features.push('swbreak+');
+    if (this.hwbreak) features.push('hwbreak+');
+    return features.join(';');
+  }
+
+  /** `target.xml:offset,length` → `m…` (more follows) or `l…` (last part). */
+  private features(args: string): string {
+    const m = /^([^:]+):([0-9a-fA-F]+),([0-9a-fA-F]+)$/.exec(args);
+    if (m === null) return E_BAD_PACKET;
+    const file = FEATURE_FILES.get(m[1]!);
+    if (file === undefined) return 'E00';
+    const offset = Number.parseInt(m[2]!, 16);
+    const length = Math.min(Number.parseInt(m[3]!, 16), MAX_PACKET_BYTES - 16);
+    if (offset > file.length) return E_BAD_PACKET;
+    const part = file.slice(offset, offset + length);
+    return `${offset + length >= file.length ? 'l' : 'm'}${part}`;
+  }
+
+  private monitor(hex: string): string {
+    const bytes = Buffer.from(hex, 'hex');
+    if (bytes.length * 2 !== hex.length) return E_BAD_PACKET;
+    const command = bytes.toString('utf8');
+    let output: string;
+    try {
+      output = runMonitorCommand(command, { target: this.target, vcpu: this.regVcpu(), clientId: this.clientId });
+    } catch (err) {
+      const e = err instanceof HvdbgError ? err : undefined;
+      if (e === undefined) this.log.error({ err, command }, 'monitor command failed');
+      // An E reply would abort gdb's command file; the error text is what the user needs.
+      output = e !== undefined ? `error: ${e.code}: ${e.message}\n` : 'error: E_INTERNAL: the command failed\n';
+    }
+    if (output !== '') this.sendOutput(output);
+    return 'OK';
+  }
+
+  // -- threads ----------------------------------------------------------------------------------
+
+  private threadId(vcpu: number): string {
+    return (vcpu + 1).toString(16);
+  }
+
+  /** gdb thread id → vCPU; 0 (any) and -1 (all) → the main vCPU; undefined when there is none. */
+  private threadOf(text: string): number | undefined {
+    if (text === '-1' || text === '0') return this.mainVcpu();
+    const id = parseHexNumber(text);
+    if (id === undefined || id === 0n) return undefined;
+    const vcpu = Number(id) - 1;
+    return vcpu < this.target.description().vcpus ? vcpu : undefined;
+  }
+
+  private setThread(p: string): string {
+    const which = p[1];
+    const text = p.slice(2);
+    const vcpu = this.threadOf(text);
+    if (vcpu === undefined || (which !== 'g' && which !== 'c')) return E_BAD_PACKET;
+    const chosen = text === '0' || text === '-1' ? undefined : vcpu;
+    if (which === 'g') this.gThread = chosen;
+    else this.cThread = chosen;
+    return 'OK';
+  }
+
+  private mainVcpu(): number {
+    return this.target.haltInfo()?.vcpu ?? this.target.mainVcpu();
+  }
+
+  private regVcpu(): number {
+    return this.gThread ?? this.mainVcpu();
+  }
+
+  // -- registers and memory ---------------------------------------------------------------------
+
+  private readRegister(args: string): string {
+    const n = parseHexNumber(args);
+    if (n === undefined) return E_BAD_PACKET;
+    // A number past the description: gdb treats an empty reply as "unavailable".
+    return readOne(this.target, this.regVcpu(), Number(n)) ?? E_BAD_PACKET;
+  }
+
+  private writeRegister(args: string): string {
+    const m = /^([0-9a-fA-F]+)=([0-9a-fA-F]*)$/.exec(args);
+    if (m === null) return E_BAD_PACKET;
+    const regnum = Number.parseInt(m[1]!, 16);
+    return writeOne(this.target, this.regVcpu(), regnum, m[2]!) === 'ok' ? 'OK' : E_BAD_PACKET;
+  }
+
+  private addressLength(text: string): { address: bigint; length: number } | undefined {
+    const m = /^([0-9a-fA-F]{1,16}),([0-9a-fA-F]{1,8})$/.exec(text);
+    if (m === null) return undefined;
+    return { address: BigInt(`0x${m[1]}`), length: Number.parseInt(m[2]!, 16) };
+  }
+
+  private readMemory(args: string): string {
+    const al = this.addressLength(args);
+    if (al === undefined) return E_BAD_PACKET;
+    const length = Math.min(al.length, MAX_MEMORY_CHUNK);
+    if (length === 0) return '';
+    try {
+      return toHex(this.target.readMemory('virtual', al.address, length, this.regVcpu()));
+    } catch (err) {
+      if (!(err instanceof HvdbgError) || err.code !== 'E_BAD_ADDRESS') throw err;
+    }
+    // The block crosses into an unmapped page: a short reply with what is readable is allowed.
+    const toPageEnd = Number(PAGE_SIZE - (al.address & (PAGE_SIZE - 1n)));
+    if (toPageEnd >= length) return E_FAULT;
+    try {
+      return toHex(this.target.readMemory('virtual', al.address, toPageEnd, this.regVcpu()));
+    } catch {
+      return E_FAULT;
+    }
+  }
+
+  private writeMemory(args: string): string {
+    const colon = args.indexOf(':');
+    const al = colon < 0 ? undefined : this.addressLength(args.slice(0, colon));
+    const hex = args.slice(colon + 1);
+    if (al === undefined || hex.length !== al.length * 2 || !/^[0-9a-fA-F]*$/.test(hex)) return E_BAD_PACKET;
+    if (al.length > 0) this.target.writeMemory('virtual', al.address, Buffer.from(hex, 'hex'), this.regVcpu());
+    return 'OK';
+  }
+
+  private writeBinary(raw: Buffer): string {
+    const colon = raw.indexOf(0x3a);
+    const al = colon < 0 ? undefined : this.addressLength(raw.subarray(1, colon).toString('latin1'));
+    if (al === undefined) return E_BAD_PACKET;
+    const data = raw.subarray(colon + 1);
+    if (data.length !== al.length) return E_BAD_PACKET;
+    // `X addr,0:` is gdb probing for binary-write support.
+    if (al.length > 0) this.target.writeMemory('virtual', al.address, data, this.regVcpu());
+    return 'OK';
+  }
+
+  // -- execution --------------------------------------------------------------------------------
+
+  /** `?`: the current stop; a running guest is halted first (the reply follows the halt). */
+  private haltReason(): string | undefined {
+    const halt = this.target.haltInfo();
+    if (this.target.state() === 'halted' && halt !== undefined) return this.stopReply(halt);
+    if (this.target.state() === 'stopped') return this.exitReply();
+    this.waiting = true;
+    this.target.pause(this.clientId);
+    return undefined;
+  }
+
+  private resume(): string | undefined {
+    if (this.target.state() === 'stopped') return this.exitReply();
+    this.waiting = true;
+    // Someone else already resumed it: the next halt is still this resume's stop.
+    if (this.target.state() === 'halted') this.target.resume(this.clientId);
+    return undefined;
+  }
+
+  private step(thread: number | undefined): string | undefined {
+    if (this.target.state() === 'stopped') return this.exitReply();
+    if (this.target.state() !== 'halted') return E_TARGET;
+    this.waiting = true;
+    try {
+      // 'instr': one instruction on that vCPU with interrupts and the timer masked.
+      this.target.step('instr', 1, thread ?? this.mainVcpu(), this.clientId);
+    } catch (err) {
+      this.waiting = false;
+      throw err;
+    }
+    return undefined;
+  }
+
+  private vPacket(p: string): string | undefined {
+    if (p === 'vCont?') return 'vCont;c;C;s;S';
+    if (p.startsWith('vCont;')) {
+      // All-stop: a step action anywhere wins (the rest of the guest waits, as 'instr' steps do).
+      for (const action of p.slice(6).split(';')) {
+        const [verb, thread] = action.split(':');
+        if (verb === undefined || !/^[cCsS]([0-9a-fA-F]{2})?$/.test(verb)) return E_BAD_PACKET;
+        if (verb[0] === 's' || verb[0] === 'S') {
+          const vcpu = thread === undefined ? this.cThread : this.threadOf(thread);
+          if (thread !== undefined && vcpu === undefined) return E_BAD_PACKET;
+          return this.step(vcpu);
+        }
+      }
+      return this.resume();
+    }
+    if (p === 'vKill' || p.startsWith('vKill;')) {
+      this.detach('OK');
+      return undefined;
+    }
+    return '';
+  }
+
+  private interrupt(): void {
+    if (!this.waiting) return;
+    this.target.pause(this.clientId);
+    // pause() is a no-op on a guest that halted meanwhile without telling us (or a fake target).
+    const halt = this.target.haltInfo();
+    if (this.waiting && this.target.state() === 'halted' && halt !== undefined) this.onHalt(halt);
+  }
+
+  /** D, k, vKill: gdb's breakpoints go, the guest runs on, the connection closes. */
+  private detach(reply: string | undefined): void {
+    this.removeAllPoints();
+    this.waiting = false;
+    if (this.target.state() === 'halted') {
+      try {
+        this.target.resume(this.clientId);
+      } catch (err) {
+        this.log.warn({ err }, 'resume on detach failed');
+      }
+    }
+    if (reply !== undefined) this.send(reply);
+    this.closed = true;
+    this.transport.end();
+  }
+
+  private stopReply(info: HaltInfo): string {
+    if (this.target.state() === 'stopped') return this.exitReply();
+    const signal = info.reason === 'pause' ? SIGINT : SIGTRAP;
+    let reply = `T${signal.toString(16).padStart(2, '0')}`;
+    const point = info.eventId === undefined ? undefined : this.pointFor(info);
+    if (point !== undefined) {
+      if (point.type === 0 && this.swbreak) reply += 'swbreak:;';
+      else if (point.type === 1 && this.hwbreak) reply += 'hwbreak:;';
+      else if (point.type >= 2) {
+        const kind: WatchKind = point.type === 2 ? 'watch' : point.type === 3 ? 'rwatch' : 'awatch';
+        const hit = info.context !== undefined && info.context !== 0n ? info.context : point.address;
+        reply += `${kind}:${BigInt.asUintN(64, hit).toString(16)};`;
+      }
+    }
+    reply += `thread:${this.threadId(info.vcpu)};`;
+    try {
+      for (const regnum of [REGNUM_RBP, REGNUM_RSP, REGNUM_RIP]) {
+        const r = GDB_REGISTERS[regnum]!;
+        const v = readOne(this.target, info.vcpu, regnum) ?? leHex(0n, r.bits / 8);
+        reply += `${regnum.toString(16).padStart(2, '0')}:${v};`;
+      }
+    } catch (err) {
+      // Expedited registers are an optimisation; gdb reads them with g when they are missing.
+      this.log.debug({ err }, 'expedited registers unavailable');
+    }
+    return reply;
+  }
+
+  private exitReply(): string {
+    const halt = this.target.haltInfo();
+    this.sendOutput(`hvdbg: the guest machine has stopped (${halt?.reason ?? 'stopped'})\n`);
+    return `X${SIGABRT.toString(16).padStart(2, '0')}`;
+  }
+
+  private pointFor(info: HaltInfo): GdbBreakpoint | undefined {
+    const wantEvent = info.reason === 'event' || info.reason === 'watchpoint';
+    if (!wantEvent && info.reason !== 'breakpoint') return undefined;
+    for (const p of this.points.values()) {
+      if (p.id === info.eventId && p.type >= 2 === wantEvent) return p;
+    }
+    return undefined;
+  }
+
+  // -- breakpoints and watchpoints --------------------------------------------------------------
+
+  private breakpoint(p: string): string {
+    const m = /^([Zz])([0-4]),([0-9a-fA-F]{1,16}),([0-9a-fA-F]{1,8})(?:;.*)?$/.exec(p);
+    if (m === null) return E_BAD_PACKET;
+    const insert = m[1] === 'Z';
+    const type = Number(m[2]) as GdbBreakpoint['type'];
+    const address = BigInt(`0x${m[3]}`);
+    const length = Number.parseInt(m[4]!, 16);
+    const key = `${type}:${address.toString(16)}:${type >= 2 ? length : 0}`;
+    const existing = this.points.get(key);
+    if (!insert) {
+      if (existing !== undefined) {
+        this.points.delete(key);
+        this.removePoint(existing);
+      }
+      return 'OK';
+    }
+    if (existing !== undefined) return 'OK';
+    if (type >= 2 && (length === 0 || length > 0x1000)) return E_BAD_PACKET;
+    const id = type < 2 ? this.target.addBreakpoint(address, {}) : this.addWatch(type, address, length);
+    this.points.set(key, { type, address, length, id });
+    return 'OK';
+  }
+
+  private addWatch(type: number, address: bigint, length: number): number {
+    const access = type === 2 ? 'w' : type === 3 ? 'r' : 'rw';
+    const end = address + BigInt(length) - 1n;
+    const text = `!monitor ${access} ${address.toString(16)} ${end.toString(16)} (gdb watchpoint)`;
+    return this.target.addEvent({
+      kind: 'monitor',
+      access,
+      rangeStart: address,
+      rangeEnd: end,
+      space: 'virtual',
+      // Post stage: halt after the access, where gdb expects a data watchpoint to stop.
+      stage: 'post',
+      sc: false,
+      imm: true,
+      bufferSize: 0,
+      actions: [{ type: 'break' }],
+      text,
+    }).id;
+  }
+
+  private removePoint(p: GdbBreakpoint): void {
+    try {
+      if (p.type < 2) this.target.modifyBreakpoint(p.id, 'clear');
+      else this.target.modifyEvent(p.id, 'clear');
+    } catch (err) {
+      // Someone cleared it from hvdbg already; gdb's view is what matters now.
+      this.log.debug({ err, id: p.id }, 'breakpoint already gone');
+    }
+  }
+
+  private removeAllPoints(): void {
+    for (const p of this.points.values()) this.removePoint(p);
+    this.points.clear();
+  }
+}
