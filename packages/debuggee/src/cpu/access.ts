@@ -196,7 +196,9 @@ export abstract class CpuAccess extends CpuPaging {
   /** Raises the fault a write of `size` bytes at `lin` would raise, without writing. */
   probeWrite(lin: number, size: number): void {
     this.translateOrFault(lin, ACCESS_WRITE);
-    if (((lin + size - 1) & ~0xfff) !== (lin & ~0xfff)) this.translateOrFault(lin + size - 1, ACCESS_WRITE);
+    const next = lin - (lin & 0xfff) + 4096;
+    // The second page faults at its first byte (CR2 = page start), as on hardware.
+    if (lin + size > next) this.translateOrFault(next, ACCESS_WRITE);
   }
 
   // ---- Instruction fetch ----

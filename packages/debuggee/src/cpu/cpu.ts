@@ -233,7 +233,8 @@ export class Cpu extends CpuOperands {
         if (e !== GUEST_FAULT) throw e;
         const second = this.faultVector;
         if (vector === VEC_DF) return this.tripleFault();
-        const firstBad = isContributory(vector) || vector === VEC_PF;
+        // INT n is not an exception for the double-fault rule: its vector number means nothing there.
+        const firstBad = !soft && (isContributory(vector) || vector === VEC_PF);
         const secondBad = isContributory(second) || (vector === VEC_PF && second === VEC_PF);
         if (firstBad && secondBad) {
           vector = VEC_DF;

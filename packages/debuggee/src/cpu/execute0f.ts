@@ -146,8 +146,8 @@ OPS[X + 0xb1] = (c) => {
   alu(c, ALU_CMP, sz, a, ah, d, dh);
   if (a === d && ah === dh) c.writeRm(sz, c.readReg(sz, c.mReg), c.hi[c.mReg]!);
   else {
-    // The destination is written back with its own value (memory: a locked RMW; register: zero-extends).
-    c.writeRm(sz, d, dh);
+    // Memory is written back with its own value (a locked RMW); a register destination is left alone.
+    if (c.mRm < 0) c.writeRm(sz, d, dh);
     c.writeReg(sz, REG_RAX, d, dh);
   }
 };

@@ -73,7 +73,9 @@ describe('opcode table vs interpreter', () => {
       const hex = Buffer.from(bytes).toString('hex');
       const cpuUd = r === RUN_EXIT_HALT && vector === VEC_UD;
       if (cpuUd !== (d.ud || d.mnemonic === 'ud2')) {
-        mismatches.push(`${hex}: decoder ${d.ud ? 'ud' : d.mnemonic}, cpu ${cpuUd ? 'ud' : `run=${r} vector=${vector}`}`);
+        mismatches.push(
+          `${hex}: decoder ${d.ud ? 'ud' : d.mnemonic}, cpu ${cpuUd ? 'ud' : `run=${r} vector=${vector}`}`,
+        );
         continue;
       }
       if (r === RUN_BUDGET && !d.ud && !BRANCHES.has(d.mnemonic) && !d.mnemonic.startsWith('j')) {

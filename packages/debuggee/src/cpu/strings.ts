@@ -78,10 +78,26 @@ function stringOp(c: Cpu, kind: number, size: number): void {
     return;
   }
   const conditional = kind === KIND_CMPS || kind === KIND_SCAS;
-  while (!countZero(c)) {
-    once(c, kind, size, delta);
-    advance(c, REG_RCX, -1);
-    if (conditional && (rep === 0xf3 ? !c.getZF() : c.getZF())) break;
+  if (!conditional) {
+    while (!countZero(c)) {
+      once(c, kind, size, delta);
+      advance(c, REG_RCX, -1);
+    }
+    return;
+  }
+  // A fault in the middle of REPE/REPNE CMPS/SCAS reports the flags as they were before the
+  // instruction (observed on Intel hardware); registers keep their per-iteration progress.
+  const flags = c.readFlags();
+  try {
+    while (!countZero(c)) {
+      once(c, kind, size, delta);
+      advance(c, REG_RCX, -1);
+      if (rep === 0xf3 ? !c.getZF() : c.getZF()) break;
+    }
+  } catch (e) {
+    c.lzOp = 0;
+    c.rflags = flags;
+    throw e;
   }
 }
 
