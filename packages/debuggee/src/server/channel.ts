@@ -166,6 +166,8 @@ export class ClientChannel {
     if (this.closed) return;
     this.uncork();
     this.closed = true;
-    this.onOverflow(reason);
+    // Later, not now: we are inside a fan-out loop over the client list, which closing the session
+    // would shorten under its feet (the next client would miss this frame).
+    queueMicrotask(() => this.onOverflow(reason));
   }
 }

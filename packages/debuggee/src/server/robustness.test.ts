@@ -158,8 +158,10 @@ describe('flow control', () => {
         expect(expected).toBe(n.lastSeq + 1n);
       }
     }
-    // The healthy observer lost nothing.
+    // The healthy observer lost nothing, not even the batch during which the slow one was cut off.
     expect(healthy.notices.some((n) => n.t === 'dropped')).toBe(false);
+    const healthySeqs = healthy.notices.flatMap((n) => (n.t === 'log' ? n.batch.map((r) => r.seq) : []));
+    for (let i = 1; i < healthySeqs.length; i++) expect(healthySeqs[i]).toBe(healthySeqs[i - 1]! + 1n);
     expect(healthy.closeCode).toBeUndefined();
   });
 

@@ -27,6 +27,7 @@ import {
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { validateExposure } from '../config.js';
+import { sessionLogger } from '../log.js';
 import type { DebugTarget, DropReport, TargetListener } from '../target.js';
 import type { ChannelLimits } from './channel.js';
 import { HANDLERS, type HandlerTable } from './handlers/index.js';
@@ -324,7 +325,7 @@ export class DebuggeeServer implements SessionHost, TargetListener {
 
   private onConnection(ws: WebSocket, socket: Duplex, req: IncomingMessage): void {
     const id = this.nextSessionId++;
-    const log = this.log.child({ sessionId: id });
+    const log = sessionLogger(this.log, id);
     // First listener on the socket: an oversized frame or a protocol violation emits 'error' and
     // ws closes the connection; without a listener it would take the whole process down.
     ws.on('error', (err) =>
