@@ -154,6 +154,26 @@ export const trap: Family = (rng) => {
   return { code: ins.bytes(), st };
 };
 
+/**
+ * Flag instructions beyond the arithmetic: clc/stc/cmc/cld/std, and pushf/popf (64-bit and 66
+ * forms) that kernels use to save and restore the interrupt flag.
+ */
+export const flagOps: Family = (rng) => {
+  const { ins, st } = newCase();
+  const kind = rng.int(7);
+  if (kind < 5) {
+    ins.opcode = [[0xf8, 0xf9, 0xf5, 0xfc, 0xfd][kind]!];
+  } else {
+    if (rng.chance(0.2)) ins.legacy.push(0x66);
+    if (rng.chance(0.1)) ins.forceRex = true;
+    ins.opcode = [kind === 5 ? 0x9c : 0x9d];
+    // Popped flags: arithmetic, DF, IF and the fixed bit (no TF, AC or NT: they would change later behaviour).
+    const popped = BigInt((rng.u32() & 0xcd5) | 0x202);
+    st.patch(STACK_TOP - DATA_ADDR, leBytes(popped, 8));
+  }
+  return { code: ins.bytes(), st };
+};
+
 const NOPS: number[][] = [
   [0x90],
   [0x66, 0x90],

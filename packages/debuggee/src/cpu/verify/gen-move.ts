@@ -15,7 +15,7 @@ import {
   sizePrefix,
   WIDE,
 } from './gen-common.js';
-import { DATA_ADDR, FLAG_DF, GS_BASE, STACK_TOP } from './layout.js';
+import { DATA_ADDR, DATA_SIZE, FLAG_DF, GS_BASE, STACK_TOP } from './layout.js';
 
 /** mov r/m,reg; reg,r/m; reg,imm (B0/B8, imm64 with REX.W); r/m,imm (C6/C7); moffs (A0–A3). */
 export const mov: Family = (rng) => {
@@ -160,11 +160,19 @@ export const stringOp: Family = (rng) => {
   if (rep) ins.legacy.push(rep);
   if (rng.chance(0.5)) ins.legacy.reverse();
   const down = rng.chance(0.5);
-  const count = rng.chance(0.1) ? 0 : 1 + rng.int(8);
+  // Now and then a rep run off the end (or the start) of the data region: #PF part-way through,
+  // with RSI/RDI/RCX showing the iterations already done.
+  const runOff = rep !== 0 && rng.chance(0.05);
+  const count = runOff ? 0x40 + rng.int(0x40) : rng.chance(0.1) ? 0 : 1 + rng.int(8);
   st.set(1, rep ? BigInt(count) : rng.u64());
   // Source around +0x400, destination around +0xc00, with room for 9 elements either way.
-  const srcOff = 0x400 + rng.int(0x200);
-  const dstOff = 0xc00 + rng.int(0x200);
+  let srcOff = 0x400 + rng.int(0x200);
+  let dstOff = 0xc00 + rng.int(0x200);
+  if (runOff) {
+    const edge = down ? rng.int(0x20) : 0x2000 - 1 - rng.int(0x20);
+    if (rng.chance(0.5) && s.reads) srcOff = edge;
+    else dstOff = edge;
+  }
   let srcBase = BigInt(DATA_ADDR + srcOff);
   if ((s.name === 'movs' || s.name === 'cmps' || s.name === 'lods') && rng.chance(0.1)) {
     ins.legacy.unshift(0x65); // the source segment can be overridden; ES:RDI cannot
@@ -178,13 +186,15 @@ export const stringOp: Family = (rng) => {
   if (s.name === 'cmps') {
     // Make the first k elements equal so repe/repne run a while before stopping.
     const k = rng.int(count + 1);
-    for (let i = 0; i < k; i++) {
+    const inside = (off: number) => off >= 0 && off + size <= DATA_SIZE;
+    for (let i = 0; i < k && inside(srcOff + i * step) && inside(dstOff + i * step); i++) {
       const v = leBytes(operandValue(rng, bits), size);
       st.patch(srcOff + i * step, v);
       st.patch(dstOff + i * step, v);
     }
   }
-  if (s.name === 'scas' && rng.chance(0.6)) setMemory(st, dstOff + rng.int(count + 1) * step, acc, size);
+  const hit = dstOff + rng.int(count + 1) * step;
+  if (s.name === 'scas' && rng.chance(0.6) && hit >= 0 && hit + size <= DATA_SIZE) setMemory(st, hit, acc, size);
   ins.opcode = [s.op | (bits === 8 ? 0 : 1)];
   const flags = (rng.u32() & 0x8d5) | (down ? FLAG_DF : 0);
   return {

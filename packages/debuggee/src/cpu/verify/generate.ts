@@ -23,7 +23,7 @@ import {
   unary,
 } from './gen-arith.js';
 import { type Built, type Family, randomFlags } from './gen-common.js';
-import { branch, nop, sequence, trap } from './gen-control.js';
+import { branch, flagOps, nop, sequence, trap } from './gen-control.js';
 import { lea, mov, pushPop, stringOp, xchg } from './gen-move.js';
 import { decodeOne, icedFlagsToRflags, undefinedFlagsFor } from './iced.js';
 import type { CaseInput } from './layout.js';
@@ -53,6 +53,7 @@ export const FAMILIES: readonly (readonly [string, Family, number])[] = [
   ['branch', branch, 5],
   ['trap', trap, 2],
   ['nop', nop, 1],
+  ['flags', flagOps, 1],
   ['sequence', sequence, 4],
 ];
 

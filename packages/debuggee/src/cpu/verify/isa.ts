@@ -83,6 +83,17 @@ const MNEMONICS = [
   'ud2',
   // strings
   ...['movs', 'stos', 'cmps', 'scas', 'lods'].flatMap((s) => ['b', 'w', 'd', 'q'].map((z) => s + z)),
+  // flag instructions: not in the original list, but kernels save/restore IF with pushf/popf and
+  // the CPU implements the whole group
+  'pushf',
+  'pushfq',
+  'popf',
+  'popfq',
+  'clc',
+  'stc',
+  'cmc',
+  'cld',
+  'std',
   // nops
   'nop',
   'pause',
@@ -193,6 +204,10 @@ export const ISA_OPCODES: readonly number[][] = [
   [0x0f, 0x01, 0xf8],
   [0x0f, 0x01, 0xf9],
   [0x0f, 0x01, 0xc1],
+  [0x9c],
+  [0x9d],
+  [0xf5],
+  ...range(0xf8, 0xfd).map((b) => [b]),
 ];
 
 function range(from: number, to: number): number[] {
