@@ -88,7 +88,8 @@ async function mipsNoEvents(lib, ms) {
 
 export default {
   name: 'events',
-  description: 'script / custom-code actions per second on the syscalls workload; guest MIPS with no events vs bare CPU',
+  description:
+    'script / custom-code actions per second on the syscalls workload; guest MIPS with no events vs bare CPU',
   async run({ smoke }) {
     const lib = await load();
     const ms = smoke ? 150 : 2000;
@@ -111,9 +112,15 @@ export default {
     figures['script actions/s (syscalls)'] = s === null ? null : Math.round(s.perSecond);
     figures['custom-code actions/s (syscalls)'] = c === null ? null : Math.round(c.perSecond);
     if (s !== null && s.state !== 'running') notes.push(`the guest ended in state ${s.state}`);
-    figures['script actions/s (dispatch only)'] = await guard('script bare', () => Math.round(onBareCpu(lib, script, ms)));
-    figures['printf actions/s (dispatch only)'] = await guard('printf bare', () => Math.round(onBareCpu(lib, printf, ms)));
-    figures['custom-code actions/s (dispatch only)'] = await guard('code bare', () => Math.round(onBareCpu(lib, code, ms)));
+    figures['script actions/s (dispatch only)'] = await guard('script bare', () =>
+      Math.round(onBareCpu(lib, script, ms)),
+    );
+    figures['printf actions/s (dispatch only)'] = await guard('printf bare', () =>
+      Math.round(onBareCpu(lib, printf, ms)),
+    );
+    figures['custom-code actions/s (dispatch only)'] = await guard('code bare', () =>
+      Math.round(onBareCpu(lib, code, ms)),
+    );
     const m = await guard('mips', () => mipsNoEvents(lib, ms));
     if (m !== null) {
       figures['guest MIPS bare machine'] = Number(m.bareMips.toFixed(2));

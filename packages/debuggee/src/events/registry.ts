@@ -133,6 +133,9 @@ export interface EventBuffer {
   readonly size: number;
   readonly address: bigint;
   read(): Uint8Array;
+  /** Reads `size` bytes at `offset` into `out` (scripts using `$buffer`); false outside the buffer. */
+  readAt(offset: number, out: Uint8Array, size: number): boolean;
+  writeAt(offset: number, data: Uint8Array, size: number): boolean;
   release(): void;
 }
 

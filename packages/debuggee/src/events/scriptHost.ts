@@ -149,7 +149,17 @@ export class DaemonScriptHost implements ScriptHost, ScriptExecutor {
 
   // -- ScriptHost: memory ------------------------------------------------------------------------
 
+  /** Offset into the current firing's event buffer when hi:lo lies inside it, else -1. */
+  private bufferOffset(vcpu: number, lo: number, hi: number, size: number): number {
+    const buffer = this.d.firingOf(vcpu).ev?.buffer;
+    if (buffer === null || buffer === undefined) return -1;
+    const off = addr(lo, hi) - buffer.address;
+    return off >= 0n && off + BigInt(size) <= BigInt(buffer.size) ? Number(off) : -1;
+  }
+
   readVirtual(vcpu: number, lo: number, hi: number, size: number, out: Uint8Array): boolean {
+    const off = this.bufferOffset(vcpu, lo, hi, size);
+    if (off >= 0) return this.d.firingOf(vcpu).ev!.buffer!.readAt(off, out, size);
     const bytes = this.d.cpus[vcpu]!.readVirtual(addr(lo, hi), size);
     if (bytes === null) return false;
     out.set(bytes);
@@ -157,6 +167,8 @@ export class DaemonScriptHost implements ScriptHost, ScriptExecutor {
   }
 
   writeVirtual(vcpu: number, lo: number, hi: number, size: number, data: Uint8Array): boolean {
+    const off = this.bufferOffset(vcpu, lo, hi, size);
+    if (off >= 0) return this.d.firingOf(vcpu).ev!.buffer!.writeAt(off, data, size);
     return this.d.cpus[vcpu]!.writeVirtual(addr(lo, hi), data.subarray(0, size));
   }
 
@@ -195,6 +207,7 @@ export class DaemonScriptHost implements ScriptHost, ScriptExecutor {
   }
 
   checkAddress(vcpu: number, lo: number, hi: number): boolean {
+    if (this.bufferOffset(vcpu, lo, hi, 1) >= 0) return true;
     return this.d.cpus[vcpu]!.translate(addr(lo, hi), 'r') >= 0;
   }
 

@@ -123,7 +123,7 @@ describe('custom code (SPEC §3.5)', () => {
   it('freed slots are unmapped and recycled clean', () => {
     const { runner } = setup();
     const a = runner.allocBuffer(16);
-    runner.memory.write8(Number(a.address), 0xaa);
+    runner.memory.write8(a.pa, 0xaa);
     a.release();
     const b = runner.allocBuffer(16);
     expect(b.address).toBe(a.address);

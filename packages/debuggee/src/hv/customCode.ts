@@ -14,10 +14,12 @@
  * The code still runs "on" the intercepting vCPU in the sense that matters: synchronously inside
  * that vCPU's exit, with that vCPU's registers in GUEST_REGS and its context in R8.
  *
- * Private memory layout (identity-mapped, 4 KiB pages, built lazily):
- *   0x1000 PML4, 0x2000 PDPT, 0x3000 PD, 0x4000.. page tables, SENTINEL (HLT) page,
- *   GUEST_REGS page, stack with an unmapped guard page below, then code/buffer slots, each followed
- *   by an unmapped guard page so running off the end faults instead of executing a neighbour.
+ * Private memory layout (4 KiB pages, built lazily): page tables low, then the SENTINEL (HLT)
+ * page, the GUEST_REGS page and a stack with an unmapped guard page below, identity-mapped; code
+ * and buffer slots from physical SLOTS_BASE, each followed by an unmapped guard page so running off
+ * the end faults instead of executing a neighbour. Slots are mapped high, at SLOT_VA_BASE in the
+ * kernel half, so a buffer address (`$buffer`, RCX) cannot be mistaken for a guest user address;
+ * the script host serves the firing's own buffer range from here.
  * The code returns with `ret` to SENTINEL, whose HLT ends the run: RIP == SENTINEL + 1 is the one
  * clean exit. Anything else (triple fault from an exception with no IDT, budget, a stray HLT) is
  * reported and GUEST_REGS is discarded.
@@ -60,9 +62,16 @@ interface GuestRegs {
 
 export const PRIVATE_MEMORY_BYTES = 1024 * 1024 * 1024;
 const PML4 = 0x1000;
-const PDPT = 0x2000;
-const PD = 0x3000;
-const PT_BASE = 0x4000;
+const PDPT_LO = 0x2000;
+const PD_LO = 0x3000;
+const PDPT_HI = 0x4000;
+const PD_HI = 0x5000;
+const PT_LO_BASE = 0x6000; // tables for the low (identity) region: PD_LO index 1 only
+const PT_HI_BASE = 0x8000; // up to 512 tables for the slot region
+/** Where slots appear to code and scripts (PML4 slot 0x120). */
+export const SLOT_VA_BASE = 0xffff900000000000n;
+const SLOT_VA_HI = Number(SLOT_VA_BASE >> 32n) | 0;
+const SLOT_PML4_INDEX = Number((SLOT_VA_BASE >> 39n) & 511n);
 const SENTINEL = 0x210000;
 const GUEST_REGS = 0x211000;
 const STACK_LOW = 0x213000; // 0x212000 stays unmapped: stack overflow faults
@@ -75,21 +84,34 @@ const SENTINEL_BIG = BigInt(SENTINEL);
 const RET_SLOT = STACK_TOP - 8;
 const TWO_32 = 4294967296;
 
-class Slot implements MachineCode, EventBuffer {
-  readonly addressBig: bigint;
+export class Slot implements MachineCode, EventBuffer {
+  /** Virtual address (what RCX, RIP and `$buffer` hold). */
+  readonly address: bigint;
+  /** Physical address in the private memory. */
+  readonly pa: number;
   constructor(
     private readonly owner: CustomCodeRunner,
-    readonly address_: number,
+    /** Offset from SLOTS_BASE / SLOT_VA_BASE. */
+    readonly offset: number,
     readonly pages: number,
     readonly size: number,
   ) {
-    this.addressBig = BigInt(address_);
-  }
-  get address(): bigint {
-    return this.addressBig;
+    this.address = SLOT_VA_BASE + BigInt(offset);
+    this.pa = SLOTS_BASE + offset;
   }
   read(): Uint8Array {
-    return this.owner.memory.readBytes(this.address_, this.size);
+    return this.owner.memory.readBytes(this.pa, this.size);
+  }
+  /** Script access to the buffer: `offset` bytes in; false when outside it. */
+  readAt(offset: number, out: Uint8Array, size: number): boolean {
+    if (offset < 0 || offset + size > this.size) return false;
+    out.set(this.owner.memory.readBytes(this.pa + offset, size));
+    return true;
+  }
+  writeAt(offset: number, data: Uint8Array, size: number): boolean {
+    if (offset < 0 || offset + size > this.size) return false;
+    this.owner.memory.writeBytes(this.pa + offset, data.subarray(0, size));
+    return true;
   }
   release(): void {
     this.owner.free(this);
@@ -99,7 +121,8 @@ class Slot implements MachineCode, EventBuffer {
 export class CustomCodeRunner implements CodeExecutor {
   readonly memory: PhysicalMemory;
   private readonly core: PrivateCore;
-  private nextSlot = SLOTS_BASE;
+  /** Next free slot offset (from SLOTS_BASE). */
+  private nextSlot = 0;
   private readonly freeSlots = new Map<number, number[]>();
   private readonly tablesMapped = new Set<number>();
   /** GUEST_REGS as a DataView straight over its frame: the copy in and out is the hot part of a run. */
@@ -114,14 +137,17 @@ export class CustomCodeRunner implements CodeExecutor {
     const ept = new Uint8Array(PRIVATE_MEMORY_BYTES / PAGE);
     this.core = makeCore(this.memory, ept);
     const m = this.memory;
-    m.write32(PML4, PDPT | 3);
-    m.write32(PDPT, PD | 3);
-    this.map(SENTINEL, 1);
+    m.write32(PML4, PDPT_LO | 3);
+    m.write32(PML4 + SLOT_PML4_INDEX * 8, PDPT_HI | 3);
+    m.write32(PDPT_LO, PD_LO | 3);
+    m.write32(PDPT_HI, PD_HI | 3);
+    m.write32(PD_LO + 8, PT_LO_BASE | 3);
+    this.mapLow(SENTINEL, 1);
     m.write8(SENTINEL, 0xf4); // HLT
-    this.map(GUEST_REGS, 1);
+    this.mapLow(GUEST_REGS, 1);
     m.write32(GUEST_REGS, 0); // allocate the frame so its view stays valid
     this.regsView = m.view(GUEST_REGS / PAGE);
-    this.map(STACK_LOW, (STACK_TOP - STACK_LOW) / PAGE);
+    this.mapLow(STACK_LOW, (STACK_TOP - STACK_LOW) / PAGE);
     this.core.setCr(3, BigInt(PML4));
   }
 
@@ -132,14 +158,14 @@ export class CustomCodeRunner implements CodeExecutor {
 
   loadCode(bytes: Uint8Array): Slot {
     const slot = this.alloc(bytes.length);
-    this.memory.writeBytes(slot.address_, bytes);
+    this.memory.writeBytes(slot.pa, bytes);
     return slot;
   }
 
   allocBuffer(size: number): Slot {
     const slot = this.alloc(size);
     // A recycled slot must not leak a previous event's data.
-    this.memory.writeBytes(slot.address_, new Uint8Array(slot.pages * PAGE));
+    this.memory.writeBytes(slot.pa, new Uint8Array(slot.pages * PAGE));
     return slot;
   }
 
@@ -149,7 +175,12 @@ export class CustomCodeRunner implements CodeExecutor {
     this.loadGuestRegs(guest);
     const core = this.core;
     const buffer = f.ev?.buffer as Slot | null | undefined;
-    setNumber(core, REG_RCX, buffer ? buffer.address_ : 0);
+    if (buffer) {
+      core.lo[REG_RCX] = buffer.offset;
+      core.hi[REG_RCX] = SLOT_VA_HI;
+    } else {
+      setNumber(core, REG_RCX, 0);
+    }
     setNumber(core, REG_RDX, GUEST_REGS);
     setNumber(core, REG_R8, f.context);
     const err = this.call(slot);
@@ -172,10 +203,10 @@ export class CustomCodeRunner implements CodeExecutor {
   }
 
   free(slot: Slot): void {
-    for (let p = 0; p < slot.pages; p++) this.unmapPage(slot.address_ + p * PAGE);
+    for (let p = 0; p < slot.pages; p++) this.unmapSlotPage(slot.offset + p * PAGE);
     let list = this.freeSlots.get(slot.pages);
     if (list === undefined) this.freeSlots.set(slot.pages, (list = []));
-    list.push(slot.address_);
+    list.push(slot.offset);
     this.core.setCr(3, BigInt(PML4)); // flush the private TLB
   }
 
@@ -188,7 +219,7 @@ export class CustomCodeRunner implements CodeExecutor {
     setNumber(core, REG_RSP, RET_SLOT);
     core.setRflags(2n);
     core.halted = false;
-    core.setRip(slot.addressBig);
+    core.setRip(slot.address);
     const before = core.instructions;
     const r = core.run(this.budget);
     const rip = core.getRip();
@@ -245,40 +276,45 @@ export class CustomCodeRunner implements CodeExecutor {
   private alloc(size: number): Slot {
     const pages = Math.max(1, Math.ceil(size / PAGE));
     const reuse = this.freeSlots.get(pages);
-    let base: number;
+    let offset: number;
     if (reuse !== undefined && reuse.length > 0) {
-      base = reuse.pop()!;
+      offset = reuse.pop()!;
     } else {
-      base = this.nextSlot;
-      if (base + (pages + 1) * PAGE > PRIVATE_MEMORY_BYTES) {
+      offset = this.nextSlot;
+      if (SLOTS_BASE + offset + (pages + 1) * PAGE > PRIVATE_MEMORY_BYTES) {
         throw new HvdbgError(
           'E_CODE_INVALID',
           'hypervisor memory for code and buffers is exhausted; clear some events',
         );
       }
-      this.nextSlot = base + (pages + 1) * PAGE; // +1: unmapped guard page
+      this.nextSlot = offset + (pages + 1) * PAGE; // +1: unmapped guard page
     }
-    this.map(base, pages);
-    return new Slot(this, base, pages, size);
+    for (let p = 0; p < pages; p++) this.mapSlotPage(offset + p * PAGE);
+    return new Slot(this, offset, pages, size);
   }
 
-  private map(base: number, pages: number): void {
-    const m = this.memory;
+  /** Identity-maps low pages (sentinel, GUEST_REGS, stack: all inside PD_LO entry 1). */
+  private mapLow(base: number, pages: number): void {
     for (let p = 0; p < pages; p++) {
       const va = base + p * PAGE;
-      const pdIndex = Math.floor(va / 0x200000);
-      const pt = PT_BASE + pdIndex * PAGE;
-      if (!this.tablesMapped.has(pdIndex)) {
-        m.write32(PD + pdIndex * 8, pt | 3);
-        this.tablesMapped.add(pdIndex);
-      }
-      m.write32(pt + ((va >>> 12) & 511) * 8, va | 3);
+      this.memory.write32(PT_LO_BASE + ((va >>> 12) & 511) * 8, va | 3);
     }
   }
 
-  private unmapPage(va: number): void {
-    const pt = PT_BASE + Math.floor(va / 0x200000) * PAGE;
-    this.memory.write32(pt + ((va >>> 12) & 511) * 8, 0);
+  private mapSlotPage(offset: number): void {
+    const m = this.memory;
+    const pdIndex = Math.floor(offset / 0x200000);
+    const pt = PT_HI_BASE + pdIndex * PAGE;
+    if (!this.tablesMapped.has(pdIndex)) {
+      m.write32(PD_HI + pdIndex * 8, pt | 3);
+      this.tablesMapped.add(pdIndex);
+    }
+    m.write32(pt + ((offset >>> 12) & 511) * 8, (SLOTS_BASE + offset) | 3);
+  }
+
+  private unmapSlotPage(offset: number): void {
+    const pt = PT_HI_BASE + Math.floor(offset / 0x200000) * PAGE;
+    this.memory.write32(pt + ((offset >>> 12) & 511) * 8, 0);
   }
 }
 

@@ -122,7 +122,14 @@ function setup(vcpus = 2, mode: 'remote' | 'local' = 'remote') {
     },
     checkCode: (bytes) => (bytes.includes(0xc3) ? null : 'no ret'),
     loadCode: (bytes) => ({ size: bytes.length, release() {}, fn: codes.get(bytes[0]!)! }) as Code,
-    allocBuffer: (size) => ({ size, address: 0x5000n, read: () => new Uint8Array(size), release() {} }),
+    allocBuffer: (size) => ({
+      size,
+      address: 0x5000n,
+      read: () => new Uint8Array(size),
+      readAt: () => false,
+      writeAt: () => false,
+      release() {},
+    }),
   });
   registry.onChange = () => hv.sync();
   hv.install();

@@ -121,8 +121,8 @@ describe('event kinds on real instructions', () => {
   });
 
   it('!exception: the vector is the context, @cr2 is set for #PF; sc drops the delivery', () => {
-    // mov rax, [0x7f0000000000] (unmapped) ; hlt
-    const { g, add } = guest('48a1000000000000007f0000 f4');
+    // mov rax, 0x7f0000000000 ; mov rax, [rax] (unmapped) ; hlt
+    const { g, add } = guest('48b800000000007f0000 488b00 f4');
     add({ kind: 'exception', param: 0xen }, 'printf("vec %x cr2 %llx\\n", $context, @cr2);');
     g.run(3);
     expect(g.texts()[0]).toBe('vec e cr2 7f0000000000\n');

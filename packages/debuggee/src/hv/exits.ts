@@ -213,6 +213,7 @@ export class Hypervisor implements ExitHandler<HvCpu> {
     const n = st.postCount;
     st.postCount = 0;
     st.postReason = -1;
+    syncRipForPost(cpu);
     const f = st.firing;
     f.breakRequested = false;
     let haltEvent: RegisteredEvent | null = null;
@@ -371,6 +372,16 @@ export class Hypervisor implements ExitHandler<HvCpu> {
 }
 
 const NO_MATCH = Number.NaN;
+
+/**
+ * The CPU calls `post` from inside the instruction, before it commits the next RIP (it keeps it in
+ * `ip`); the post stage must show the state after the instruction (SPEC §2.1: `!syscall` post = the
+ * first kernel instruction), so commit it early. The CPU commits the same value right after.
+ */
+function syncRipForPost(cpu: HvCpu): void {
+  const c = cpu as HvCpu & { ip?: number; rip?: number };
+  if (typeof c.ip === 'number' && typeof c.rip === 'number') c.rip = c.ip;
+}
 
 /** RIP as a canonical signed number (the CPU keeps it that way; the fake cores in tests too). */
 function ripOf(cpu: HvCpu): number {

@@ -1,0 +1,170 @@
+/**
+ * The debug target over the real guest kernel: events fired by the kernel's own activity, breaks
+ * and halts, stepping, registers and memory, hidden hooks the kernel cannot see, and the queue in
+ * front of the listener.
+ */
+import type { EventSpec, HaltInfo, LogRecord } from '@hvdbg/protocol';
+import { LIMITS } from '@hvdbg/protocol';
+import { compileScript } from '@hvdbg/script';
+import { describe, expect, it } from 'vitest';
+import { Debuggee, type DebuggeeOptions } from './debuggee.js';
+import type { DropReport } from './target.js';
+
+function boot(options: DebuggeeOptions = {}) {
+  const d = new Debuggee({
+    workload: 'mixed',
+    vcpus: 2,
+    memoryBytes: 64n << 20n,
+    sliceInstructions: 100_000,
+    ...options,
+  });
+  const seen = {
+    logs: [] as LogRecord[],
+    drops: [] as DropReport[],
+    halts: [] as HaltInfo[],
+    console: '',
+    order: [] as string[],
+  };
+  d.setListener({
+    onLog: (b) => {
+      seen.logs.push(...b);
+      seen.order.push('log');
+    },
+    onDropped: (r) => seen.drops.push(r),
+    onConsole: (t) => (seen.console += t),
+    onHalt: (h) => {
+      seen.halts.push(h);
+      seen.order.push('halt');
+    },
+    onResume: () => seen.order.push('resume'),
+    onEventsChanged: () => {},
+  });
+  const runUntil = (done: () => boolean, maxSlices = 2000) => {
+    for (let i = 0; i < maxSlices && !done(); i++) {
+      if (d.state() !== 'running') break;
+      d.runSlice();
+    }
+    return done();
+  };
+  const add = (spec: Partial<EventSpec> & Pick<EventSpec, 'kind'>, script?: string) =>
+    d.addEvent({
+      stage: 'pre',
+      sc: false,
+      imm: true,
+      bufferSize: 0,
+      text: `!${spec.kind}`,
+      actions: script === undefined ? [{ type: 'break' }] : [{ type: 'script', buffer: compileScript(script) }],
+      ...spec,
+    });
+  const symbol = (name: string) => d.symbols().symbols.find((s) => s.name === name)!.address;
+  const texts = () => seen.logs.map((r) => r.text ?? '');
+  return { d, seen, runUntil, add, symbol, texts };
+}
+
+describe('debuggee on the guest kernel', () => {
+  it('boots the kernel and streams its console', () => {
+    const { d, seen, runUntil } = boot();
+    expect(runUntil(() => seen.console.includes('heartbeat'))).toBe(true);
+    expect(d.state()).toBe('running');
+  });
+
+  it('!syscall with a script logs the kernel processes’ syscalls with pid and number', () => {
+    const { seen, runUntil, add } = boot();
+    add({ kind: 'syscall', param: 39n }, 'printf("getpid from %d\\n", $pid);');
+    expect(runUntil(() => seen.logs.length >= 3)).toBe(true);
+    const pids = new Set(seen.logs.map((r) => r.pid));
+    for (const r of seen.logs) expect(r.text).toBe(`getpid from ${r.pid}\n`);
+    expect(pids.size).toBeGreaterThan(0);
+    expect([...pids].every((p) => p > 0)).toBe(true);
+  });
+
+  it('a break halts every vCPU, reports RIP bytes, and continue resumes the walk', () => {
+    const { d, seen, runUntil, add } = boot();
+    const { id } = add({ kind: 'syscall' });
+    expect(runUntil(() => seen.halts.length > 0)).toBe(true);
+    const h = seen.halts[0]!;
+    expect(h).toMatchObject({ reason: 'event', eventId: id, stage: 'pre' });
+    expect(d.state()).toBe('halted');
+    expect(d.readMemory('virtual', h.rip, h.bytes.length, h.vcpu)).toEqual(h.bytes);
+    expect([...h.bytes.slice(0, 2)]).toEqual([0x0f, 0x05]); // halted before the SYSCALL itself
+    const before = d.instructions();
+    expect(d.runSlice().idle).toBe(true);
+    expect(d.instructions()).toBe(before);
+    d.modifyEvent(id, 'clear');
+    d.resume();
+    expect(runUntil(() => d.instructions() > before + 100_000n)).toBe(true);
+  });
+
+  it('pause, step instr / into / over, registers and memory', () => {
+    const { d, runUntil, seen } = boot();
+    runUntil(() => d.instructions() > 2_000_000n);
+    d.pause(7);
+    expect(seen.halts.at(-1)).toMatchObject({ reason: 'pause', byClient: 7 });
+    const vcpu = d.mainVcpu();
+    const rip0 = d.readRegisters(vcpu, ['rip']).rip!;
+    d.step('instr', 1);
+    runUntil(() => d.state() === 'halted', 10);
+    expect(seen.halts.at(-1)!.reason).toBe('step');
+    expect(d.readRegisters(vcpu, ['rip']).rip).not.toBe(rip0);
+    d.step('into', 3);
+    runUntil(() => d.state() === 'halted', 50);
+    expect(seen.halts.at(-1)!.reason).toBe('step');
+    d.writeRegister(vcpu, 'r15', 0x1234n);
+    expect(d.readRegisters(vcpu, ['r15', 'r15d', 'r15w']).r15).toBe(0x1234n);
+    expect(() => d.readRegisters(vcpu, ['nope'])).toThrow(expect.objectContaining({ code: 'E_BAD_REGISTER' }));
+    expect(() => d.readMemory('virtual', 0x7fff_0000_0000n, 8, vcpu)).toThrow(
+      expect.objectContaining({ code: 'E_BAD_ADDRESS' }),
+    );
+    expect(() => d.readMemory('physical', 1n << 40n, 8, vcpu)).toThrow(
+      expect.objectContaining({ code: 'E_BAD_ADDRESS' }),
+    );
+    expect(() => d.readMemory('virtual', 0n, LIMITS.maxMemoryBytes + 1, vcpu)).toThrow(
+      expect.objectContaining({ code: 'E_TOO_LARGE' }),
+    );
+    const t = d.translate(0xffffffff80100000n, vcpu);
+    expect(t.physical).toBe(0x100000n);
+    expect(() => d.resume()).not.toThrow();
+    expect(() => d.resume()).toThrow(expect.objectContaining({ code: 'E_NOT_HALTED' }));
+  });
+
+  it('hidden hooks: an epthook and a breakpoint on checked code leave the kernel’s checksum unchanged', () => {
+    const { d, seen, runUntil, add, symbol, texts } = boot({ vcpus: 1 });
+    const checksums = () => [...seen.console.matchAll(/code checksum: ([0-9a-f]{8})/g)].map((m) => m[1]);
+    expect(runUntil(() => checksums().length >= 1, 5000)).toBe(true);
+    const clean = checksums()[0];
+    add({ kind: 'epthook', param: symbol('do_getpid') }, 'printf("getpid hook\\n");');
+    const bp = d.addBreakpoint(symbol('do_open'), {});
+    const n = checksums().length;
+    expect(runUntil(() => checksums().length > n || d.state() === 'halted', 5000)).toBe(true);
+    if (d.state() === 'halted') {
+      expect(seen.halts.at(-1)).toMatchObject({ reason: 'breakpoint', rip: symbol('do_open') });
+      d.modifyBreakpoint(bp, 'clear');
+      d.resume();
+      expect(runUntil(() => checksums().length > n, 5000)).toBe(true);
+    }
+    expect(checksums().at(-1)).toBe(clean);
+    expect(texts()).toContain('getpid hook\n');
+  });
+
+  it('messages produced before a halt ship before the halt notification', () => {
+    const { seen, runUntil, add } = boot();
+    add({ kind: 'syscall', imm: false }, 'printf("s\\n");');
+    add({ kind: 'syscall', param: 39n });
+    expect(runUntil(() => seen.halts.length > 0)).toBe(true);
+    const i = seen.order.indexOf('halt');
+    expect(seen.order.slice(0, i)).toContain('log');
+    expect(seen.halts[0]!.lastSeq).toBe(seen.logs.at(-1)!.seq);
+  });
+
+  it('lossless mode throttles the guest instead of dropping', () => {
+    const { d, runUntil, add } = boot({ lossless: true, queue: { capacity: 16, lowWater: 4 } });
+    d.setConsumerBlocked(true);
+    add({ kind: 'syscall' }, 'printf("s\\n");');
+    runUntil(() => d.queueDepth() >= 16);
+    expect(d.runSlice().idle).toBe(true);
+    expect(d.drops()).toBe(0n);
+    d.setConsumerBlocked(false);
+    d.tick(Date.now());
+    expect(d.runSlice().idle).toBe(false);
+  });
+});
