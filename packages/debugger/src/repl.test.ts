@@ -112,6 +112,18 @@ describe('REPL', () => {
     await done;
   });
 
+  it('pauses on Ctrl+C even while a command waits for a halt', async () => {
+    const { input, screen, guest, done } = await start({ halted: false });
+    input.write('.wait halt\r');
+    await until(screen, '.wait halt');
+    input.write('\x03');
+    await until(screen, 'paused, vcpu 0');
+    await until(screen, 'hvdbg [halted vcpu 0 kernel!sched]> ');
+    expect(guest.daemon.received('exec.pause')).toHaveLength(1);
+    input.write('exit\r');
+    await done;
+  });
+
   it('only explains Ctrl+C in local mode', async () => {
     const { input, screen, guest, done } = await start({ mode: 'local', halted: false });
     input.write('\x03');

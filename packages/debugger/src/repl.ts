@@ -190,7 +190,10 @@ export function runRepl(session: DebugSession, options: ReplOptions): Promise<vo
     else if (session.isLocal) printAbove(['local mode: the guest cannot be paused (type exit to quit)']);
     else if (session.state === 'halted') printAbove(['the guest is already halted (type exit to quit)']);
     else if (session.role === 'observer') printAbove(['observers cannot pause the guest (type exit to quit)']);
-    else chain = chain.then(() => run('pause'));
+    else {
+      // Not queued behind the running command: a `.wait halt` or `g` loop must be interruptible.
+      void session.execute('pause').then((o) => printAbove(o.lines));
+    }
   });
 
   return new Promise<void>((resolve) => {

@@ -111,7 +111,8 @@ function kindRank(s: SymbolInfo): number {
   return s.kind === 'function' ? 0 : s.kind === 'object' ? 1 : 2;
 }
 
-function globToRegExp(glob: string, flags: string): RegExp {
+/** `*` any run, `?` one character, everything else literal. */
+export function globToRegExp(glob: string, flags: string): RegExp {
   const body = glob
     .replace(/[.+^${}()|[\]\\]/g, '\\$&')
     .replaceAll('*', '.*')

@@ -107,6 +107,24 @@ export const SESSION_COMMANDS: CommandSpec[] = [
     },
   },
   {
+    name: '.take',
+    aliases: [],
+    syntax: '.take',
+    summary: 'become the controller',
+    details:
+      'Asks the daemon to make this client the controller (for an observer, once no other client controls the guest). The new role shows in the prompt.',
+    local: true,
+    group: 'session',
+    async run(ctx) {
+      const s = ctx.session;
+      s.requireConnection();
+      const r = await s.request('control.take', {});
+      if (s.welcome !== undefined) s.welcome.role = r.role;
+      s.emit('state');
+      ctx.print(`this client is now ${r.role}`);
+    },
+  },
+  {
     name: '.status',
     aliases: [],
     syntax: '.status',
