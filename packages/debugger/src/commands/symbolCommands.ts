@@ -3,6 +3,7 @@
  */
 import { HvdbgError } from '@hvdbg/protocol';
 import { hexPad } from '../numbers.js';
+import { globToRegExp } from '../symbols.js';
 import type { CommandSpec } from './types.js';
 
 export const SYMBOL_COMMANDS: CommandSpec[] = [
@@ -48,10 +49,7 @@ export const SYMBOL_COMMANDS: CommandSpec[] = [
         if (line.args[0]!.text.toLowerCase() !== 'm' || line.args.length !== 2) {
           throw new HvdbgError('E_BAD_PARAMETER', 'usage: lm [m pattern]');
         }
-        const body = line.args[1]!.text.replace(/[.+^${}()|[\]\\]/g, '\\$&')
-          .replaceAll('*', '.*')
-          .replaceAll('?', '.');
-        pattern = new RegExp(`^${body}$`, 'i');
+        pattern = globToRegExp(line.args[1]!.text, 'i');
       }
       const table = await s.symbols();
       const modules = table.modules.filter((m) => pattern === undefined || pattern.test(m.name));
