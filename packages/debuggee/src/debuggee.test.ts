@@ -8,6 +8,11 @@ import { LIMITS } from '@hvdbg/protocol';
 import { compileScript } from '@hvdbg/script';
 import { describe, expect, it } from 'vitest';
 import { Debuggee, type DebuggeeOptions } from './debuggee.js';
+import { flowAt } from './hv/stepper.js';
+import type { HvCpu } from './hv/vcpu.js';
+
+const cpuOf = (d: Debuggee): HvCpu => d.machine.cpus[d.mainVcpu()] as unknown as HvCpu;
+
 import type { DropReport } from './target.js';
 
 function boot(options: DebuggeeOptions = {}) {
@@ -96,16 +101,20 @@ describe('debuggee on the guest kernel', () => {
   });
 
   it('pause, step instr / into / over, registers and memory', () => {
-    const { d, runUntil, seen } = boot();
+    const { d, runUntil, seen, add, symbol } = boot();
     runUntil(() => d.instructions() > 2_000_000n);
     d.pause(7);
     expect(seen.halts.at(-1)).toMatchObject({ reason: 'pause', byClient: 7 });
+    d.resume();
+    // Halt on a SYSCALL in user mode, then single-step it into the kernel's entry point.
+    const { id } = add({ kind: 'syscall' });
+    expect(runUntil(() => d.state() === 'halted')).toBe(true);
+    d.modifyEvent(id, 'clear');
     const vcpu = d.mainVcpu();
-    const rip0 = d.readRegisters(vcpu, ['rip']).rip!;
     d.step('instr', 1);
     runUntil(() => d.state() === 'halted', 10);
-    expect(seen.halts.at(-1)!.reason).toBe('step');
-    expect(d.readRegisters(vcpu, ['rip']).rip).not.toBe(rip0);
+    expect(seen.halts.at(-1)).toMatchObject({ reason: 'step', vcpu });
+    expect(d.readRegisters(vcpu, ['rip']).rip).toBe(symbol('syscall_entry'));
     d.step('into', 3);
     runUntil(() => d.state() === 'halted', 50);
     expect(seen.halts.at(-1)!.reason).toBe('step');
@@ -125,6 +134,32 @@ describe('debuggee on the guest kernel', () => {
     expect(t.physical).toBe(0x100000n);
     expect(() => d.resume()).not.toThrow();
     expect(() => d.resume()).toThrow(expect.objectContaining({ code: 'E_NOT_HALTED' }));
+  });
+
+  it('step over runs a call to its return address; step out runs to after the RET', () => {
+    const { d, runUntil, seen, symbol } = boot({ vcpus: 1 });
+    const getpid = d.symbols().symbols.find((x) => x.name === 'do_getpid')!;
+    const bp = d.addBreakpoint(getpid.address, {});
+    expect(runUntil(() => d.state() === 'halted', 5000)).toBe(true);
+    expect(seen.halts.at(-1)).toMatchObject({ reason: 'breakpoint', eventId: bp, rip: getpid.address });
+    d.modifyBreakpoint(bp, 'clear');
+    d.step('out', 1);
+    runUntil(() => d.state() === 'halted', 10);
+    const after = d.readRegisters(0, ['rip']).rip!;
+    expect(after < getpid.address || after >= getpid.address + getpid.size).toBe(true);
+    // Walk forward with single steps to the next CALL, then step over it.
+    let flow = flowAt(cpuOf(d));
+    for (let i = 0; i < 200 && !flow?.call; i++) {
+      d.step('instr', 1);
+      runUntil(() => d.state() === 'halted', 10);
+      flow = flowAt(cpuOf(d));
+    }
+    expect(flow?.call).toBe(true);
+    const rip = d.readRegisters(0, ['rip']).rip!;
+    d.step('over', 1);
+    runUntil(() => d.state() === 'halted', 100);
+    expect(d.readRegisters(0, ['rip']).rip).toBe(rip + BigInt(flow!.length));
+    void symbol;
   });
 
   it('hidden hooks: an epthook and a breakpoint on checked code leave the kernel’s checksum unchanged', () => {
