@@ -12,6 +12,7 @@
 #define PTE_PWT (1UL << 3)
 #define PTE_PCD (1UL << 4)
 #define PTE_PS (1UL << 7)
+#define PTE_G (1UL << 8) /* global: survives CR3 switches once CR4.PGE is set */
 #define PTE_OWNED (1UL << 9) /* available-to-software bit: page freed with the address space */
 #define PTE_NX (1UL << 63)
 #define PTE_ADDR 0x000ffffffffff000UL
@@ -29,7 +30,7 @@ extern char __kernel_end[];
 
 void mm_init(const struct boot_info *bi) {
   u64 ram = bi->memory_bytes < DIRECT_MAP_LIMIT ? bi->memory_bytes : DIRECT_MAP_LIMIT;
-  for (u64 i = 0; i < ram / 0x200000; i++) kernel_pd[i] = i * 0x200000 | PTE_P | PTE_W | PTE_PS;
+  for (u64 i = 0; i < ram / 0x200000; i++) kernel_pd[i] = i * 0x200000 | PTE_P | PTE_W | PTE_PS | PTE_G;
   apic_pd[(LAPIC_VA >> 21) & 511] = LAPIC_PA | PTE_P | PTE_W | PTE_PS | PTE_PCD | PTE_PWT | PTE_NX;
   kernel_pdpt[510] = V2P(kernel_pd) | PTE_P | PTE_W;
   kernel_pdpt[511] = V2P(apic_pd) | PTE_P | PTE_W;

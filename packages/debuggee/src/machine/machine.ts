@@ -57,7 +57,7 @@ export const MAX_VCPUS = 4;
 /** Local-APIC timer period the machine suggests to the kernel, in instructions. */
 export const DEFAULT_TIMER_PERIOD = 20_000;
 /** Instructions a vCPU runs before the next one gets its turn. */
-export const DEFAULT_QUANTUM = 2_000;
+export const DEFAULT_QUANTUM = 10_000;
 
 export interface MachineConfig {
   memoryBytes: number;
