@@ -10,6 +10,7 @@ void prog_faulty(u64 arg) {
     uprintf("faulty: resumed after the breakpoint\n");
     sys_spawn("divzero");
     sys_spawn("segv");
+    sys_spawn("hello");
     sys_sleep(150);
   }
 }
@@ -34,7 +35,10 @@ void prog_sysloop(u64 arg) {
   (void)arg;
   for (u64 round = 1;; round++) {
     u64 sum = 0;
-    for (int i = 0; i < SYSLOOP_REPORT; i++) sum += (u64)sys_getpid();
+    for (int i = 0; i < SYSLOOP_REPORT; i++) {
+      sum += (u64)sys_getpid();
+      if (i % 1000 == 999) sys_yield();
+    }
     uprintf("sysloop: %lu syscalls (pid sum %lu)\n", round * SYSLOOP_REPORT, sum);
   }
 }
