@@ -177,28 +177,50 @@ export interface RegisterFormatOptions {
   color?: boolean;
 }
 
-/** All registers, three a line, `name=value`; changed ones highlighted. */
+const SEGMENTS = new Set(['cs', 'ds', 'es', 'fs', 'gs', 'ss', 'ldtr', 'tr']);
+/** rax … r15, rip, rflags. */
+const GENERAL = new Set(REGISTER_ORDER.slice(0, REGISTER_ORDER.indexOf('rflags') + 1));
+
+/**
+ * All registers: general purpose, RIP and RFLAGS three a line; selectors on one line; control,
+ * debug and table registers three a line; then the set flags. Changed ones are highlighted.
+ */
 export function formatRegisters(regs: Record<string, bigint>, options: RegisterFormatOptions = {}): string[] {
   const names = Object.keys(regs);
   const ordered = [
     ...REGISTER_ORDER.filter((n) => n in regs),
     ...names.filter((n) => !REGISTER_ORDER.includes(n)).sort(),
   ];
-  const cells = ordered.map((name) => {
-    const value = regs[name]!;
-    const width = /^(cs|ds|es|fs|gs|ss|tr|ldtr)$/.test(name) ? 4 : 16;
-    const text = `${name.padStart(6)}=${hexPad(value, width)}`;
+  const cell = (name: string, pad: boolean) => {
+    const segment = SEGMENTS.has(name);
+    const text = `${pad ? name.padStart(6) : name}=${hexPad(regs[name]!, segment ? 4 : 16)}`;
     if (!options.changed?.has(name)) return `${text} `;
     return options.color ? `\x1b[1;31m${text}\x1b[0m ` : `${text}*`;
-  });
-  const lines: string[] = [];
-  for (let i = 0; i < cells.length; i += 3)
+  };
+  const rows = (list: string[]) => {
+    const cells = list.map((n) => cell(n, true));
+    const out: string[] = [];
+    for (let i = 0; i < cells.length; i += 3)
+      out.push(
+        cells
+          .slice(i, i + 3)
+          .join(' ')
+          .trimEnd(),
+      );
+    return out;
+  };
+  const general = ordered.filter((n) => GENERAL.has(n));
+  const segments = ordered.filter((n) => SEGMENTS.has(n));
+  const rest = ordered.filter((n) => !general.includes(n) && !segments.includes(n));
+  const lines = rows(general);
+  if (segments.length > 0)
     lines.push(
-      cells
-        .slice(i, i + 3)
+      `   ${segments
+        .map((n) => cell(n, false))
         .join(' ')
-        .trimEnd(),
+        .trimEnd()}`,
     );
+  lines.push(...rows(rest));
   if ('rflags' in regs) lines.push(`flags: ${formatFlags(regs.rflags!) || '-'}`);
   return lines;
 }

@@ -415,8 +415,9 @@ export class DebugSession extends EventEmitter<SessionEvents> {
     this.prevHaltRegs = this.haltRegs;
     this.haltRegs = this.snapshotRegisters(halt.vcpu);
     const symbol = this.symbolize(halt.rip);
-    this.emit('output', { kind: 'halt', lines: this.describeHalt(halt), halt, ...(symbol ? { symbol } : {}) });
+    // State first, so a prompt redrawn under the halt report already shows the halt.
     this.emit('state');
+    this.emit('output', { kind: 'halt', lines: this.describeHalt(halt), halt, ...(symbol ? { symbol } : {}) });
     const waiters = this.haltWaiters;
     this.haltWaiters = [];
     for (const w of waiters) w(halt);
