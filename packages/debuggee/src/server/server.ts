@@ -282,7 +282,9 @@ export class DebuggeeServer implements SessionHost, TargetListener {
   }
 
   onHalt(info: Parameters<TargetListener['onHalt']>[0]): void {
-    this.broadcast({ t: 'halted', ...info });
+    // A halt reported while a request runs (a pause served at once) belongs to that request's client.
+    const byClient = info.byClient ?? this.acting;
+    this.broadcast(byClient === undefined ? { t: 'halted', ...info } : { t: 'halted', ...info, byClient });
   }
 
   onResume(step: boolean): void {
@@ -299,7 +301,16 @@ export class DebuggeeServer implements SessionHost, TargetListener {
   /** Encodes once, sends the same bytes to every admitted client. */
   private broadcast(n: Notification): void {
     if (this.open.length === 0) return;
-    const frame = encodeMessage(n);
+    let frame: Uint8Array;
+    try {
+      frame = encodeMessage(n);
+    } catch (err) {
+      // Reached from inside the target's slice: a notification that cannot be encoded (a console
+      // line over the frame limit) is logged, and the guest goes on.
+      this.log.error({ err, type: n.t }, 'notification could not be encoded');
+      return;
+    }
+    // A copy: a client may be removed while we send.
     for (const s of [...this.open]) s.sendFrame(frame);
   }
 
