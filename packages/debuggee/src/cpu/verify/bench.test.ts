@@ -23,7 +23,9 @@ describe('bench harness', () => {
     expect(figures.bytesPerMillionInstructions).toBeGreaterThanOrEqual(0);
     if (figures.nativeMips !== null) {
       expect(figures.nativeMips).toBeGreaterThan(figures.mips as number);
-      expect(figures.ratio).toBeCloseTo((figures.nativeMips as number) / (figures.mips as number), -1);
+      // The figures are rounded for display: the ratio agrees with them to within a few per cent.
+      const ratio = (figures.nativeMips as number) / (figures.mips as number);
+      expect(Math.abs((figures.ratio as number) - ratio) / ratio).toBeLessThan(0.05);
     }
   }, 60_000);
 
