@@ -46,6 +46,12 @@ const PAGE_SIZE = 0x1000n;
 
 type WatchKind = 'watch' | 'rwatch' | 'awatch';
 
+interface WatchHit {
+  point: GdbBreakpoint;
+  /** The accessed address the halt reported, if any. */
+  context: bigint | undefined;
+}
+
 interface GdbBreakpoint {
   type: 0 | 1 | 2 | 3 | 4;
   address: bigint;
@@ -68,6 +74,8 @@ export class GdbSession implements TargetListener {
   /** Hc: the vCPU a step runs on. */
   private cThread: number | undefined = undefined;
   private readonly points = new Map<string, GdbBreakpoint>();
+  /** A watchpoint hit whose access is being completed by a one-instruction step. */
+  private finishingWatch: WatchHit | undefined = undefined;
   private closed = false;
 
   constructor(
@@ -106,8 +114,53 @@ export class GdbSession implements TargetListener {
 
   onHalt(info: HaltInfo): void {
     if (!this.waiting || this.closed) return;
+    const finishing = this.finishingWatch;
+    if (finishing !== undefined) {
+      this.finishingWatch = undefined;
+      this.enableWatch(finishing.point, 'enable');
+      this.waiting = false;
+      this.send(this.stopReply(info, finishing));
+      return;
+    }
+    const point = this.pointFor(info);
+    if (point !== undefined && point.type >= 2 && info.stage !== 'post') {
+      // Deferred: the target is still inside its halt report.
+      queueMicrotask(() => this.completeAccess(info, point));
+      return;
+    }
     this.waiting = false;
     this.send(this.stopReply(info));
+  }
+
+  /**
+   * A watchpoint halts before the access (pre stage); x86 data watchpoints, and gdb, expect the
+   * stop after it. So the instruction is stepped with the watch disabled (as a debugger steps
+   * over a breakpoint: an instruction may touch the range more than once), and the stop after the
+   * step is reported as the watchpoint hit.
+   */
+  private completeAccess(info: HaltInfo, point: GdbBreakpoint): void {
+    if (this.closed || !this.waiting) return;
+    const hit = { point, context: info.context };
+    try {
+      this.enableWatch(point, 'disable');
+      this.finishingWatch = hit;
+      this.target.step('instr', 1, info.vcpu, this.clientId);
+    } catch (err) {
+      this.log.debug({ err }, 'could not step past the watched access');
+      this.finishingWatch = undefined;
+      this.enableWatch(point, 'enable');
+      this.waiting = false;
+      this.send(this.stopReply(info, hit));
+    }
+  }
+
+  private enableWatch(point: GdbBreakpoint, action: 'enable' | 'disable'): void {
+    if (![...this.points.values()].includes(point)) return;
+    try {
+      this.target.modifyEvent(point.id, action);
+    } catch (err) {
+      this.log.debug({ err, id: point.id }, 'watchpoint event is gone');
+    }
   }
 
   onConsole(text: string): void {
@@ -469,18 +522,17 @@ export class GdbSession implements TargetListener {
     this.transport.end();
   }
 
-  private stopReply(info: HaltInfo): string {
+  private stopReply(info: HaltInfo, watch?: WatchHit): string {
     if (this.target.state() === 'stopped') return this.exitReply();
     const signal = info.reason === 'pause' ? SIGINT : SIGTRAP;
     let reply = `T${signal.toString(16).padStart(2, '0')}`;
-    const point = info.eventId === undefined ? undefined : this.pointFor(info);
+    const point = watch?.point ?? this.pointFor(info);
     if (point !== undefined) {
       if (point.type === 0 && this.swbreak) reply += 'swbreak:;';
       else if (point.type === 1 && this.hwbreak) reply += 'hwbreak:;';
       else if (point.type >= 2) {
         const kind: WatchKind = point.type === 2 ? 'watch' : point.type === 3 ? 'rwatch' : 'awatch';
-        const hit = info.context !== undefined && info.context !== 0n ? info.context : point.address;
-        reply += `${kind}:${BigInt.asUintN(64, hit).toString(16)};`;
+        reply += `${kind}:${watchAddress(point, watch?.context ?? info.context).toString(16)};`;
       }
     }
     reply += `thread:${this.threadId(info.vcpu)};`;
@@ -504,6 +556,7 @@ export class GdbSession implements TargetListener {
   }
 
   private pointFor(info: HaltInfo): GdbBreakpoint | undefined {
+    if (info.eventId === undefined) return undefined;
     const wantEvent = info.reason === 'event' || info.reason === 'watchpoint';
     if (!wantEvent && info.reason !== 'breakpoint') return undefined;
     for (const p of this.points.values()) {
@@ -547,8 +600,9 @@ export class GdbSession implements TargetListener {
       rangeStart: address,
       rangeEnd: end,
       space: 'virtual',
-      // Post stage: halt after the access, where gdb expects a data watchpoint to stop.
-      stage: 'post',
+      // Pre stage: the halt comes before the access; onHalt steps over it so gdb sees the
+      // stop after the access, as with x86 debug registers.
+      stage: 'pre',
       sc: false,
       imm: true,
       bufferSize: 0,
@@ -571,4 +625,13 @@ export class GdbSession implements TargetListener {
     for (const p of this.points.values()) this.removePoint(p);
     this.points.clear();
   }
+}
+
+/** The accessed address for a watch stop: the halt's context when it lies in the range, else the start. */
+function watchAddress(point: GdbBreakpoint, context: bigint | undefined): bigint {
+  if (context !== undefined) {
+    const at = BigInt.asUintN(64, context);
+    if (at >= point.address && at < point.address + BigInt(point.length)) return at;
+  }
+  return point.address;
 }
