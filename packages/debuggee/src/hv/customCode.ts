@@ -14,14 +14,18 @@
  * The code still runs "on" the intercepting vCPU in the sense that matters: synchronously inside
  * that vCPU's exit, with that vCPU's registers in GUEST_REGS and its context in R8.
  *
- * Private memory layout (4 KiB pages, built lazily): page tables low, then the SENTINEL (HLT)
- * page, the GUEST_REGS page and a stack with an unmapped guard page below, identity-mapped; code
- * and buffer slots from physical SLOTS_BASE, each followed by an unmapped guard page so running off
- * the end faults instead of executing a neighbour. Slots are mapped high, at SLOT_VA_BASE in the
- * kernel half, so a buffer address (`$buffer`, RCX) cannot be mistaken for a guest user address;
- * the script host serves the firing's own buffer range from here.
- * The code returns with `ret` to SENTINEL, whose HLT ends the run: RIP == SENTINEL + 1 is the one
- * clean exit. Anything else (triple fault from an exception with no IDT, budget, a stray HLT) is
+ * Private memory layout (4 KiB pages, built lazily): page tables low, then a stack with an
+ * unmapped guard page below, identity-mapped; code and buffer slots from physical SLOTS_BASE, each
+ * followed by an unmapped guard page so running off the end faults instead of executing a
+ * neighbour. Slots are mapped high, at SLOT_VA_BASE in the kernel half, so a buffer address
+ * (`$buffer`, RCX) cannot be mistaken for a guest user address; the script host serves the
+ * firing's own buffer range from here.
+ *
+ * A code slot is laid out as [GUEST_REGS: 128 bytes][HLT = the sentinel][INT3][code…]: the block,
+ * the return target and the code share one page for code under ~4 KiB, so a run touches two pages
+ * (this one and the stack) — the translations a run needs are few, which is what a run costs.
+ * The code returns with `ret` to the slot's sentinel, whose HLT ends the run: RIP == sentinel + 1
+ * is the one clean exit. Anything else (triple fault from an exception with no IDT, budget, a stray HLT) is
  * reported and GUEST_REGS is discarded.
  */
 import { HvdbgError } from '@hvdbg/protocol';
@@ -72,15 +76,16 @@ const PT_HI_BASE = 0x8000; // up to 512 tables for the slot region
 export const SLOT_VA_BASE = 0xffff900000000000n;
 const SLOT_VA_HI = Number(SLOT_VA_BASE >> 32n) | 0;
 const SLOT_PML4_INDEX = Number((SLOT_VA_BASE >> 39n) & 511n);
-const SENTINEL = 0x210000;
-const GUEST_REGS = 0x211000;
 const STACK_LOW = 0x213000; // 0x212000 stays unmapped: stack overflow faults
 const STACK_TOP = 0x21b000;
 const SLOTS_BASE = 0x400000;
 const PAGE = 0x1000;
 /** Instructions one custom-code or condition run may retire. */
 export const DEFAULT_CODE_BUDGET = 100_000;
-const SENTINEL_BIG = BigInt(SENTINEL);
+/** Code slot header: GUEST_REGS (16 x u64), then the sentinel HLT, then an INT3 pad. */
+const REGS_BYTES = 128;
+const SENTINEL_OFFSET = REGS_BYTES;
+const CODE_OFFSET = REGS_BYTES + 2;
 const RET_SLOT = STACK_TOP - 8;
 const TWO_32 = 4294967296;
 
@@ -89,6 +94,11 @@ export class Slot implements MachineCode, EventBuffer {
   readonly address: bigint;
   /** Physical address in the private memory. */
   readonly pa: number;
+  /** Code slots: where execution starts, and the RIP after the sentinel HLT (a clean return). */
+  readonly entry: bigint;
+  readonly cleanRip: bigint;
+  /** Code slots: GUEST_REGS at the start of the slot's first frame, as (lo, hi) int32 pairs. */
+  regs: Int32Array | null = null;
   constructor(
     private readonly owner: CustomCodeRunner,
     /** Offset from SLOTS_BASE / SLOT_VA_BASE. */
@@ -98,6 +108,8 @@ export class Slot implements MachineCode, EventBuffer {
   ) {
     this.address = SLOT_VA_BASE + BigInt(offset);
     this.pa = SLOTS_BASE + offset;
+    this.entry = this.address + BigInt(CODE_OFFSET);
+    this.cleanRip = this.address + BigInt(SENTINEL_OFFSET + 1);
   }
   read(): Uint8Array {
     return this.owner.memory.readBytes(this.pa, this.size);
@@ -125,8 +137,8 @@ export class CustomCodeRunner implements CodeExecutor {
   private nextSlot = 0;
   private readonly freeSlots = new Map<number, number[]>();
   private readonly tablesMapped = new Set<number>();
-  /** GUEST_REGS as a DataView straight over its frame: the copy in and out is the hot part of a run. */
-  private readonly regsView: DataView;
+  /** The stack's top frame, where each run's return address goes. */
+  private readonly stackView: DataView;
 
   constructor(
     makeMemory: (bytes: number) => PhysicalMemory,
@@ -142,12 +154,9 @@ export class CustomCodeRunner implements CodeExecutor {
     m.write32(PDPT_LO, PD_LO | 3);
     m.write32(PDPT_HI, PD_HI | 3);
     m.write32(PD_LO + 8, PT_LO_BASE | 3);
-    this.mapLow(SENTINEL, 1);
-    m.write8(SENTINEL, 0xf4); // HLT
-    this.mapLow(GUEST_REGS, 1);
-    m.write32(GUEST_REGS, 0); // allocate the frame so its view stays valid
-    this.regsView = m.view(GUEST_REGS / PAGE);
     this.mapLow(STACK_LOW, (STACK_TOP - STACK_LOW) / PAGE);
+    m.write32(RET_SLOT, 0);
+    this.stackView = m.view(Math.floor(RET_SLOT / PAGE));
     this.core.setCr(3, BigInt(PML4));
   }
 
@@ -157,8 +166,16 @@ export class CustomCodeRunner implements CodeExecutor {
   }
 
   loadCode(bytes: Uint8Array): Slot {
-    const slot = this.alloc(bytes.length);
-    this.memory.writeBytes(slot.pa, bytes);
+    const slot = this.alloc(CODE_OFFSET + bytes.length);
+    const header = new Uint8Array(CODE_OFFSET);
+    header[SENTINEL_OFFSET] = 0xf4; // HLT
+    header[SENTINEL_OFFSET + 1] = 0xcc; // INT3: never executed by a clean return
+    this.memory.writeBytes(slot.pa, header);
+    this.memory.writeBytes(slot.pa + CODE_OFFSET, bytes);
+    // GUEST_REGS is copied in and out on every run: a typed array straight over the frame (the
+    // slot is page-aligned; x86-64 and every host Node runs on here are little-endian).
+    const frame = this.memory.frame(slot.pa / PAGE);
+    slot.regs = new Int32Array(frame.buffer, frame.byteOffset, 32);
     return slot;
   }
 
@@ -172,7 +189,8 @@ export class CustomCodeRunner implements CodeExecutor {
   runCode(code: MachineCode, f: Firing): ActionError | null {
     const slot = code as Slot;
     const guest = f.cpu as unknown as GuestRegs;
-    this.loadGuestRegs(guest);
+    const regs = slot.regs!;
+    this.loadGuestRegs(guest, regs);
     const core = this.core;
     const buffer = f.ev?.buffer as Slot | null | undefined;
     if (buffer) {
@@ -181,24 +199,28 @@ export class CustomCodeRunner implements CodeExecutor {
     } else {
       setNumber(core, REG_RCX, 0);
     }
-    setNumber(core, REG_RDX, GUEST_REGS);
+    core.lo[REG_RDX] = slot.offset;
+    core.hi[REG_RDX] = SLOT_VA_HI;
     setNumber(core, REG_R8, f.context);
     const err = this.call(slot);
     if (err !== null) return err;
-    this.storeGuestRegs(guest);
+    this.storeGuestRegs(guest, regs);
     return null;
   }
 
   runCondition(code: MachineCode, f: Firing): boolean | ActionError {
+    const slot = code as Slot;
     const guest = f.cpu as unknown as GuestRegs;
-    this.loadGuestRegs(guest);
+    const regs = slot.regs!;
+    this.loadGuestRegs(guest, regs);
     const core = this.core;
-    setNumber(core, REG_RCX, GUEST_REGS);
+    core.lo[REG_RCX] = slot.offset;
+    core.hi[REG_RCX] = SLOT_VA_HI;
     setNumber(core, REG_RDX, f.context);
-    const err = this.call(code as Slot);
+    const err = this.call(slot);
     if (err !== null) return err;
     // Writes through the pointer change the guest (SPEC §3.2).
-    this.storeGuestRegs(guest);
+    this.storeGuestRegs(guest, regs);
     return (core.lo[REG_RAX]! | core.hi[REG_RAX]!) !== 0;
   }
 
@@ -213,17 +235,17 @@ export class CustomCodeRunner implements CodeExecutor {
   /** Calls the slot with a fresh stack whose top holds the sentinel return address. */
   private call(slot: Slot): ActionError | null {
     const core = this.core;
-    const m = this.memory;
-    m.write32(RET_SLOT, SENTINEL);
-    m.write32(RET_SLOT + 4, 0);
+    const stack = this.stackView;
+    stack.setInt32(RET_SLOT & 0xfff, slot.offset + SENTINEL_OFFSET, true);
+    stack.setInt32((RET_SLOT & 0xfff) + 4, SLOT_VA_HI, true);
     setNumber(core, REG_RSP, RET_SLOT);
     core.setRflags(2n);
     core.halted = false;
-    core.setRip(slot.address);
+    core.setRip(slot.entry);
     const before = core.instructions;
     const r = core.run(this.budget);
     const rip = core.getRip();
-    if (r === RUN_HLT && rip === SENTINEL_BIG + 1n) return null;
+    if (r === RUN_HLT && rip === slot.cleanRip) return null;
     core.halted = false;
     if (r === RUN_BUDGET) {
       return { code: 'E_CODE_RUNTIME', message: `did not return within ${this.budget} instructions` };
@@ -237,39 +259,36 @@ export class CustomCodeRunner implements CodeExecutor {
     };
   }
 
-  private loadGuestRegs(g: GuestRegs): void {
-    const v = this.regsView;
+  private loadGuestRegs(g: GuestRegs, v: Int32Array): void {
     const fast = g as GuestRegs & { lo?: Int32Array; hi?: Int32Array };
     if (fast.lo !== undefined && fast.hi !== undefined) {
       const lo = fast.lo;
       const hi = fast.hi;
       for (let r = 0; r < 16; r++) {
-        v.setInt32(r * 8, lo[r]!, true);
-        v.setInt32(r * 8 + 4, hi[r]!, true);
-      }
-      return;
-    }
-    for (let r = 0; r < 16; r++) v.setBigUint64(r * 8, BigInt.asUintN(64, g.getReg(r)), true);
-  }
-
-  /** Applies GUEST_REGS to the guest; only changed registers are written. */
-  private storeGuestRegs(g: GuestRegs): void {
-    const v = this.regsView;
-    const fast = g as GuestRegs & { lo?: Int32Array; hi?: Int32Array };
-    if (fast.lo !== undefined && fast.hi !== undefined) {
-      const glo = fast.lo;
-      const ghi = fast.hi;
-      for (let r = 0; r < 16; r++) {
-        const lo = v.getInt32(r * 8, true);
-        const hi = v.getInt32(r * 8 + 4, true);
-        if (glo[r] === lo && ghi[r] === hi) continue;
-        g.setReg(r, v.getBigUint64(r * 8, true));
+        v[2 * r] = lo[r]!;
+        v[2 * r + 1] = hi[r]!;
       }
       return;
     }
     for (let r = 0; r < 16; r++) {
-      const value = v.getBigUint64(r * 8, true);
-      if (BigInt.asUintN(64, g.getReg(r)) !== value) g.setReg(r, value);
+      const value = BigInt.asUintN(64, g.getReg(r));
+      v[2 * r] = Number(value & 0xffffffffn) | 0;
+      v[2 * r + 1] = Number(value >> 32n) | 0;
+    }
+  }
+
+  /** Applies GUEST_REGS to the guest; only changed registers are written. */
+  private storeGuestRegs(g: GuestRegs, v: Int32Array): void {
+    const fast = g as GuestRegs & { lo?: Int32Array; hi?: Int32Array };
+    const glo = fast.lo;
+    const ghi = fast.hi;
+    for (let r = 0; r < 16; r++) {
+      const lo = v[2 * r]!;
+      const hi = v[2 * r + 1]!;
+      if (glo !== undefined && ghi !== undefined && glo[r] === lo && ghi[r] === hi) continue;
+      const value = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+      if (glo === undefined && BigInt.asUintN(64, g.getReg(r)) === value) continue;
+      g.setReg(r, value);
     }
   }
 
@@ -293,7 +312,7 @@ export class CustomCodeRunner implements CodeExecutor {
     return new Slot(this, offset, pages, size);
   }
 
-  /** Identity-maps low pages (sentinel, GUEST_REGS, stack: all inside PD_LO entry 1). */
+  /** Identity-maps low pages (the stack: inside PD_LO entry 1). */
   private mapLow(base: number, pages: number): void {
     for (let p = 0; p < pages; p++) {
       const va = base + p * PAGE;

@@ -131,7 +131,13 @@ describe('event kinds on real instructions', () => {
   it('!interrupt: external vectors ≥ 0x20 before delivery', () => {
     let pending = true;
     const { g, cpu, add } = guest('fb 90 90 90 f4');
-    cpu.interrupts = { pending: () => pending, acknowledge: () => ((pending = false), 0x20) };
+    cpu.interrupts = {
+      pending: () => pending,
+      acknowledge: () => {
+        pending = false;
+        return 0x20;
+      },
+    };
     add({ kind: 'interrupt', param: 0x20n, sc: true }, 'printf("int %x\\n", $context);');
     g.run(20);
     expect(g.texts()).toEqual(['int 20\n']);
