@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HvdbgError } from '@hvdbg/protocol';
@@ -181,6 +181,20 @@ describe('commands on the fake guest', () => {
       'error: no such register [E_BAD_REGISTER]',
       `error: ${file} stopped at: r nosuch [E_BAD_PARAMETER]`,
     ]);
+  });
+
+  it('searches memory and saves a range to a file', async () => {
+    const { session } = await attach();
+    expect((await session.execute('sb kernel!start l 40 0f 05')).lines).toEqual(['ffffffff80001014  kernel!sched+0x4']);
+    expect((await session.execute('sd kernel!start l 40 e5894855')).lines).toEqual(['ffffffff80001010  kernel!sched']);
+    expect((await session.execute('sq kernel!start l 40 1')).lines).toEqual(['not found']);
+    const dir = mkdtempSync(join(tmpdir(), 'hvdbg-dump-'));
+    const file = join(dir, 'sched.bin');
+    expect((await session.execute(`.dump kernel!sched kernel!sched+7 path ${file}`)).lines).toEqual([
+      `saved 0x7 bytes to ${file}`,
+    ]);
+    expect(Array.from(readFileSync(file))).toEqual([0x55, 0x48, 0x89, 0xe5, 0x0f, 0x05, 0xc3]);
+    rmSync(dir, { recursive: true });
   });
 
   it('translates addresses and reads MSRs', async () => {

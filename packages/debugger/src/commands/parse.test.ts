@@ -3,6 +3,7 @@ import { tokenize } from '../tokenize.js';
 import { parseBreakpointArgs } from './breakpoints.js';
 import { parseEditArgs, parseRangeArgs } from './memory.js';
 import { parseRegisterArgs } from './registers.js';
+import { findAll, parseSearchArgs } from './search.js';
 import { parseConnectArgs, substituteArgs } from './sessionCommands.js';
 import { COMMANDS, commandNames, findCommand, renderCommandReference, renderHelp } from './table.js';
 
@@ -141,5 +142,25 @@ describe('command table', () => {
 describe('.script', () => {
   it('substitutes $argN as text', () => {
     expect(substituteArgs('db $arg1 l $arg2 ; $arg0 $arg9', ['f.ds', '@rsp', '10'])).toBe('db @rsp l 10 ; f.ds $arg9');
+  });
+});
+
+describe('search', () => {
+  it('parses start l len pattern [pid p]', () => {
+    expect(parseSearchArgs(['1000', 'l', '100', '90', 'c3', 'pid', '4'], 'sb')).toEqual({
+      start: '1000',
+      length: '100',
+      pattern: ['90', 'c3'],
+      pid: '4',
+    });
+    expect(() => parseSearchArgs(['1000', '100', '90'], 'sb')).toThrow('usage: sb start l len pattern… [pid p]');
+  });
+
+  it('finds aligned and unaligned matches', () => {
+    const hay = new Uint8Array([1, 2, 1, 2, 1, 2, 0, 0]);
+    expect(findAll(hay, new Uint8Array([1, 2]), 1, 10)).toEqual([0, 2, 4]);
+    expect(findAll(hay, new Uint8Array([1, 2]), 4, 10)).toEqual([0, 4]);
+    expect(findAll(hay, new Uint8Array([1, 2]), 1, 2)).toEqual([0, 2]);
+    expect(findAll(hay, new Uint8Array([9]), 1, 10)).toEqual([]);
   });
 });

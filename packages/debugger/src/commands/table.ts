@@ -11,6 +11,7 @@ import { EVENT_MANAGEMENT_COMMANDS } from './eventCommands.js';
 import { EXECUTION_COMMANDS } from './execution.js';
 import { MEMORY_COMMANDS } from './memory.js';
 import { REGISTER_COMMANDS } from './registers.js';
+import { SEARCH_COMMANDS } from './search.js';
 import { SESSION_COMMANDS } from './sessionCommands.js';
 import { SYMBOL_COMMANDS } from './symbolCommands.js';
 import type { CommandGroup, CommandSpec } from './types.js';
@@ -40,6 +41,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...BREAKPOINT_COMMANDS,
   ...REGISTER_COMMANDS,
   ...MEMORY_COMMANDS,
+  ...SEARCH_COMMANDS,
   ...CPU_COMMANDS.filter((c) => c.group === 'memory'),
   ...CODE_COMMANDS,
   ...SYMBOL_COMMANDS,
