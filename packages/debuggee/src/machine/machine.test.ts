@@ -63,6 +63,14 @@ describe('Machine', () => {
     }
     expect([...seen].some((s) => s.startsWith('1:'))).toBe(true);
     expect([...seen].some((s) => s.startsWith('0:'))).toBe(true);
+
+    // Running one vCPU alone (debugger stepping) while it waits in HLT lets its clock reach the tick.
+    const ap = machine.cpus[1]!;
+    for (let i = 0; i < 1000 && !ap.halted; i++) machine.runSlice(997);
+    expect(ap.halted).toBe(true);
+    const before = ap.instructions;
+    for (let i = 0; i < 3 && ap.instructions === before; i++) machine.runVcpu(1, 25_000);
+    expect(ap.instructions).toBeGreaterThan(before);
   });
 
   it('is deterministic however the run is cut into slices', () => {

@@ -232,8 +232,21 @@ export class Machine {
     return s;
   }
 
-  /** Runs vCPU `index` for at most `max` instructions with its local APIC selected; returns a RUN_* code. */
+  /**
+   * Runs vCPU `index` alone for at most `max` instructions (debugger stepping) and returns a RUN_*
+   * code. A halted vCPU first lets time pass up to its timer deadline (at most `max`), so stepping
+   * a vCPU that waits in HLT for its tick wakes it as running the machine would.
+   */
   runVcpu(index: number, max: number): number {
+    const cpu = this.cpus[index]!;
+    if (cpu.halted && !this.lapic.pending(cpu)) {
+      this.lapic.idle(index, Math.min(max, this.lapic.untilTimer(index)));
+      if (!this.lapic.pending(cpu)) return RUN_HLT;
+    }
+    return this.execute(index, max);
+  }
+
+  private execute(index: number, max: number): number {
     this.lapic.current = index;
     return this.cpus[index]!.run(max);
   }
@@ -263,7 +276,7 @@ export class Machine {
         consumed = n;
       } else {
         const before = cpu.instructions;
-        const code = this.runVcpu(i, n);
+        const code = this.execute(i, n);
         const done = cpu.instructions - before;
         retired += done;
         consumed = done;
