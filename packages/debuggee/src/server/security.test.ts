@@ -1,4 +1,5 @@
 /** Admission: tokens, handshake refusals, the Host check against DNS rebinding, exposure rules. */
+import { networkInterfaces } from 'node:os';
 import { PROTOCOL_VERSION } from '@hvdbg/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../log.js';
@@ -114,6 +115,18 @@ describe('Host header (DNS rebinding)', () => {
     expect(policy.allows(req('127.0.0.1:9871', 'null'))).toBe(false);
     expect(policy.allows(req(undefined))).toBe(false);
     expect(policy.allows(req('10.1.2.3:9871'))).toBe(false);
+  });
+
+  it("accepts this machine's interface addresses on a wildcard bind, and nothing else", () => {
+    const policy = new HostPolicy('0.0.0.0');
+    const req = (host: string) => ({ headers: { host } }) as never;
+    for (const list of Object.values(networkInterfaces())) {
+      for (const info of list ?? []) {
+        const host = info.family === 'IPv6' ? `[${info.address}]:1` : `${info.address}:1`;
+        expect(policy.allows(req(host)), host).toBe(true);
+      }
+    }
+    expect(policy.allows(req('rebound.attacker.example:9871'))).toBe(false);
   });
 });
 
