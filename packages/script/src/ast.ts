@@ -15,7 +15,12 @@ export interface ScalarType {
   isVoid: boolean;
   /** For pointers: the type pointed to (pointer arithmetic scales by its width). */
   pointee?: ScalarType;
+  /** float (width 4) or double (width 8). */
+  float?: boolean;
 }
+
+export const DOUBLE: ScalarType = { width: 8, signed: true, isVoid: false, float: true };
+export const FLOAT: ScalarType = { width: 4, signed: true, isVoid: false, float: true };
 
 export function pointerTo(t: ScalarType): ScalarType {
   return { width: 8, signed: false, isVoid: false, pointee: t };
@@ -45,6 +50,7 @@ export type BinaryOp =
 export type Expr = Pos &
   (
     | { k: 'num'; value: bigint }
+    | { k: 'float'; value: number }
     | { k: 'str'; text: string; wide: boolean }
     | { k: 'reg'; id: number; name: string }
     | { k: 'pseudo'; id: number; name: string }

@@ -78,6 +78,9 @@ export enum Op {
   STORE_MEM, // u8 size: (addr, value) → write the low `size` bytes
   CHECK, // u8 kind, u8 bits: run-time check of the top values, which stay (see CHECK_* below)
   BOUND, // u16 count: the top value (an array index) must be below count; it stays
+  FOP, // u8 kind (FOP_*): binary operation on two doubles (IEEE-754 bits in the 64-bit slots)
+  FNEG, // negate a double
+  CVT, // u8 kind (CVT_*): conversion between integers, doubles and float bits
   JMP, // i32 target
   JZ, // i32 target, pops
   JNZ, // i32 target, pops
@@ -130,6 +133,9 @@ export const OPCODES: readonly OpInfo[] = [
   simple('STORE_MEM', 2, 0, ['u8']),
   simple('CHECK', 2, 2, ['u8', 'u8']),
   simple('BOUND', 1, 1, ['u16']),
+  simple('FOP', 2, 1, ['u8']),
+  simple('FNEG', 1, 1),
+  simple('CVT', 1, 1, ['u8']),
   simple('JMP', 0, 0, ['i32']),
   simple('JZ', 1, 0, ['i32']),
   simple('JNZ', 1, 0, ['i32']),
@@ -145,6 +151,29 @@ export const CHECK_SHIFT = 0;
 /** Typed signed division: a = -2^(bits-1) with b = -1 overflows. */
 export const CHECK_DIVIDE = 1;
 export const CHECK_KINDS = 2;
+
+/** FOP kinds: arithmetic gives a double, comparisons 0/1. */
+export const FOP_ADD = 0;
+export const FOP_SUB = 1;
+export const FOP_MUL = 2;
+export const FOP_DIV = 3;
+export const FOP_LT = 4;
+export const FOP_GT = 5;
+export const FOP_LE = 6;
+export const FOP_GE = 7;
+export const FOP_EQ = 8;
+export const FOP_NE = 9;
+export const FOP_KINDS = 10;
+
+/** CVT kinds. Doubles live in slots as their 64-bit pattern; `float` values as rounded doubles,
+ * and as 32-bit patterns only in memory (arrays, pointers). */
+export const CVT_I64_TO_F64 = 0;
+export const CVT_U64_TO_F64 = 1;
+export const CVT_F64_TO_I64 = 2;
+export const CVT_ROUND_F32 = 3;
+export const CVT_F64_TO_F32_BITS = 4;
+export const CVT_F32_BITS_TO_F64 = 5;
+export const CVT_KINDS = 6;
 
 export const OPERAND_BYTES: Record<Operand, number> = { u8: 1, u16: 2, i32: 4 };
 

@@ -6,13 +6,30 @@
  * wrapping u64 that compare signed; declared variables keep their C width and signedness (stores
  * truncate and extend them); undeclared variables are `unsigned long long` and compare unsigned.
  */
+import { LIMITS } from '@hvdbg/protocol';
 import type { AssignOp, BinaryOp, Expr, FunctionDecl, Pos, Program, ScalarType, Stmt } from './ast.js';
-import { pointerTo, U64 } from './ast.js';
+import { DOUBLE, pointerTo, U64 } from './ast.js';
 import { BUILTIN_IDS, BUILTINS } from './builtins.js';
 import {
   CHECK_DIVIDE,
   CHECK_SHIFT,
+  CVT_F32_BITS_TO_F64,
+  CVT_F64_TO_F32_BITS,
+  CVT_F64_TO_I64,
+  CVT_I64_TO_F64,
+  CVT_ROUND_F32,
+  CVT_U64_TO_F64,
   FLAG_EXPRESSION,
+  FOP_ADD,
+  FOP_DIV,
+  FOP_EQ,
+  FOP_GE,
+  FOP_GT,
+  FOP_LE,
+  FOP_LT,
+  FOP_MUL,
+  FOP_NE,
+  FOP_SUB,
   HEADER_BYTES,
   MAGIC,
   MAX_STRING_BYTES,
@@ -66,6 +83,22 @@ const ARITH: Record<string, Op> = {
   '^': Op.XOR,
 };
 
+const FLOAT_OPS: Partial<Record<BinaryOp, number>> = {
+  '+': FOP_ADD,
+  '-': FOP_SUB,
+  '*': FOP_MUL,
+  '/': FOP_DIV,
+  '<': FOP_LT,
+  '>': FOP_GT,
+  '<=': FOP_LE,
+  '>=': FOP_GE,
+  '==': FOP_EQ,
+  '!=': FOP_NE,
+};
+
+const F64 = new Float64Array(1);
+const F64_BITS = new BigUint64Array(F64.buffer);
+
 /** Width in bits of typed arithmetic: C promotes to at least int. */
 function resultBits(ta: ScalarType | null, tb: ScalarType | null): number {
   return Math.max(4, ta?.width ?? 4, tb?.width ?? 4) * 8;
@@ -86,6 +119,9 @@ class Compiler {
   private readonly functions: { entry: number; params: number; locals: number }[] = [];
   private readonly functionIndex = new Map<string, { index: number; decl: FunctionDecl }>();
   private fn!: FunctionState;
+  /** Declared return type of the function being compiled (values convert to it). */
+  private returnType: ScalarType = U64;
+  private readonly types = new WeakMap<Expr, VType>();
 
   constructor(private readonly program: Program) {}
 
@@ -112,6 +148,7 @@ class Compiler {
 
   private functionBody(decl: FunctionDecl): void {
     this.fn = newState();
+    this.returnType = decl.ret;
     for (const p of decl.params) this.declare(p.name, p.type, decl);
     const entry = this.code.length;
     this.block(decl.body);
@@ -269,8 +306,8 @@ class Compiler {
         // Without an initialiser nothing is stored: locals start at zero in every run (SPEC §4.6).
         const local = this.declare(s.name, s.type, s, s.dims);
         if (s.init) {
-          this.expr(s.init);
-          this.storeLocal(local);
+          this.convert(this.expr(s.init), local.type, s.init);
+          this.emit(Op.STORE_LOCAL, local.slot);
         }
         if (s.inits) {
           // Every element is written (holes as 0), so a declaration in a loop re-initialises.
@@ -280,9 +317,9 @@ class Compiler {
               this.emit(Op.PUSH_I32, i * local.type.width);
               this.emit(Op.ADD);
             }
-            if (init) this.expr(init);
-            else this.emit(Op.PUSH_I32, 0);
-            this.emit(Op.STORE_MEM, local.type.width);
+            if (!init) this.emit(Op.PUSH_I32, 0);
+            if (init) this.storeMem(local.type, this.expr(init), init);
+            else this.emit(Op.STORE_MEM, local.type.width); // all-zero bits: 0 and +0.0 alike
           });
         }
         return;
@@ -300,7 +337,7 @@ class Compiler {
       case 'if': {
         const ends: number[] = [];
         for (const b of s.branches) {
-          this.expr(b.cond);
+          this.condition(b.cond);
           const skip = this.jump(Op.JZ);
           this.block(b.body);
           ends.push(this.jump(Op.JMP));
@@ -312,7 +349,7 @@ class Compiler {
       }
       case 'while': {
         const top = this.code.length;
-        this.expr(s.cond);
+        this.condition(s.cond);
         const exit = this.jump(Op.JZ);
         this.loop(s.body, top);
         this.jump(Op.JMP, top);
@@ -326,7 +363,7 @@ class Compiler {
         this.fn.continues.push([]);
         this.block(s.body);
         for (const j of this.fn.continues.pop()!) this.patch(j);
-        this.expr(s.cond);
+        this.condition(s.cond);
         this.jump(Op.JNZ, top);
         for (const j of this.fn.breaks.pop()!) this.patch(j);
         return;
@@ -336,7 +373,7 @@ class Compiler {
         const top = this.code.length;
         let exit = -1;
         if (s.cond) {
-          this.expr(s.cond);
+          this.condition(s.cond);
           exit = this.jump(Op.JZ);
         }
         this.fn.breaks.push([]);
@@ -356,7 +393,7 @@ class Compiler {
         this.fn.continues[this.fn.continues.length - 1].push(this.jump(Op.JMP));
         return;
       case 'return':
-        if (s.e) this.expr(s.e);
+        if (s.e) this.convert(this.expr(s.e), this.returnType, s.e);
         else this.emit(Op.PUSH_I32, 0);
         this.emit(Op.RET);
         return;
@@ -389,29 +426,35 @@ class Compiler {
         }
       }
       if (keep) fail('a store through a pointer or into an array cannot be chained', at);
+      let tv: VType;
       if (binop) {
         this.emit(Op.DUP);
-        this.emit(Op.LOAD_MEM, type.width, type.signed ? 1 : 0);
-        this.binary(binop, type === U64 ? null : type, value, at);
-      } else this.expr(value);
-      this.emit(Op.STORE_MEM, type.width);
+        this.loadMem(type);
+        tv = this.binary(binop, type === U64 ? null : type, value, at);
+      } else tv = this.expr(value);
+      this.storeMem(type, tv, value);
       return null;
     }
     let type: VType;
+    let local: Local | undefined;
     if (target.k === 'var') {
-      let local = this.fn.locals.get(target.name);
+      local = this.fn.locals.get(target.name);
       if (!local) {
         if (binop) fail(`undefined variable '${target.name}'`, target);
         local = this.declare(target.name, U64, target); // first assignment declares (u64)
       }
+      if (local.dims.length > 0) fail(`cannot assign to the array '${target.name}'`, target);
       type = local.type;
     } else type = target.k === 'global' ? U64 : null;
     if (binop) {
       this.load(target);
-      this.binary(binop, type, value, at);
-    } else this.expr(value);
+      this.convert(this.binary(binop, type, value, at), type, value);
+    } else this.convert(this.expr(value), type, value);
     if (keep) this.emit(Op.DUP);
-    this.store(target);
+    if (local) this.emit(Op.STORE_LOCAL, local.slot);
+    else if (target.k === 'global') this.emit(Op.STORE_GLOBAL, this.globalRef(target.name, target));
+    else if (target.k === 'reg') this.emit(Op.STORE_REG, target.id);
+    else fail('cannot assign to this expression', target);
     return type;
   }
 
@@ -421,16 +464,55 @@ class Compiler {
     else if (target.k === 'reg') this.emit(Op.LOAD_REG, target.id);
   }
 
-  private store(target: Expr): void {
-    if (target.k === 'var') this.storeLocal(this.fn.locals.get(target.name)!);
-    else if (target.k === 'global') this.emit(Op.STORE_GLOBAL, this.globalRef(target.name, target));
-    else if (target.k === 'reg') this.emit(Op.STORE_REG, target.id);
-    else fail('cannot assign to this expression', target);
+  /**
+   * Convert the value on top of the stack from `from` to `to` (C's conversion on assignment, cast,
+   * argument and return). Registers are untyped and take the value as it is, so a double keeps its
+   * bit pattern there; globals are `unsigned long long` and convert.
+   */
+  private convert(from: VType, to: VType, at: Pos): void {
+    if (to === null || to.pointee) {
+      if (to?.pointee && from?.float) fail('cannot convert a floating-point value to a pointer', at);
+      return;
+    }
+    if (to.float) {
+      if (!from?.float) this.emit(Op.CVT, from !== null && !from.signed ? CVT_U64_TO_F64 : CVT_I64_TO_F64);
+      if (to.width === 4 && !(from?.float && from.width === 4)) this.emit(Op.CVT, CVT_ROUND_F32);
+      return;
+    }
+    if (from?.float) this.emit(Op.CVT, CVT_F64_TO_I64);
+    if (to.width < 8) this.emit(Op.EXT, to.width, to.signed ? 1 : 0);
   }
 
-  private storeLocal(local: Local): void {
-    if (local.type.width < 8) this.emit(Op.EXT, local.type.width, local.type.signed ? 1 : 0);
-    this.emit(Op.STORE_LOCAL, local.slot);
+  /** Load a value of type `t` from the address on top of the stack. */
+  private loadMem(t: ScalarType): void {
+    this.emit(Op.LOAD_MEM, t.width, t.signed && !t.float ? 1 : 0);
+    if (t.float && t.width === 4) this.emit(Op.CVT, CVT_F32_BITS_TO_F64);
+  }
+
+  /** Store the value on top (of type `from`) as a `t` at the address below it. */
+  private storeMem(t: ScalarType, from: VType, at: Pos): void {
+    this.convert(from, t, at);
+    if (t.float && t.width === 4) this.emit(Op.CVT, CVT_F64_TO_F32_BITS);
+    this.emit(Op.STORE_MEM, t.width);
+  }
+
+  /** A condition's value, as 0/1 for doubles (so -0.0 is false, as in C). */
+  private condition(e: Expr): void {
+    if (this.expr(e)?.float) {
+      this.emit(Op.PUSH_I32, 0);
+      this.emit(Op.FOP, FOP_NE);
+    }
+  }
+
+  /** The static type of `e`, found by compiling it and dropping the code. Memoised per node, so
+   * nested operands are compiled for their type once, not once per enclosing operator. */
+  private staticType(e: Expr): VType {
+    if (this.types.has(e)) return this.types.get(e)!;
+    const mark = this.code.length;
+    const t = this.expr(e);
+    this.code.length = mark;
+    this.types.set(e, t);
+    return t;
   }
 
   /** A call in statement position; returns false if it is an ordinary value call. */
@@ -441,8 +523,7 @@ class Compiler {
     }
     const user = this.functionIndex.get(e.name);
     if (user) {
-      for (const a of e.args) this.expr(a);
-      this.emit(Op.CALL, user.index);
+      this.userCall(user.decl, user.index, e.args);
       this.emit(Op.POP);
       return true;
     }
@@ -464,7 +545,14 @@ class Compiler {
     if (want !== args.length)
       fail(`printf format needs ${want} argument${want === 1 ? '' : 's'}, got ${args.length}`, e);
     if (args.length > 0xff) fail('too many printf arguments', e);
-    for (const a of args) this.expr(a);
+    const specs = parts.filter((p) => typeof p !== 'string');
+    args.forEach((a, i) => {
+      const t = this.expr(a);
+      const conv = specs[i].conv;
+      // %f takes a double, or a 64-bit value holding one's bits (globals, memory); the rest integers.
+      if (t?.float && conv !== 'f') fail(`printf '%${conv}' given a floating-point value`, a);
+      if (conv === 'f' && t !== null && !t.float && t.width < 8) fail("printf '%f' given an integer value", a);
+    });
     this.emit(Op.PRINTF, this.stringRef(fmt.text, false, fmt), args.length);
   }
 
@@ -475,6 +563,10 @@ class Compiler {
       case 'num':
         this.pushNumber(e.value);
         return null;
+      case 'float':
+        F64[0] = e.value;
+        this.pushNumber(F64_BITS[0]);
+        return DOUBLE;
       case 'str':
         this.emit(Op.PUSH_STR, this.stringRef(e.text, e.wide, e));
         return null;
@@ -499,8 +591,8 @@ class Compiler {
       }
       case 'index': {
         const type = this.elementAddress(e);
-        this.emit(Op.LOAD_MEM, type.width, type.signed ? 1 : 0);
-        return type;
+        this.loadMem(type);
+        return type.float ? DOUBLE : type;
       }
       case 'assign':
         return this.assign(e.target, '=', e.value, true, e);
@@ -518,8 +610,9 @@ class Compiler {
         return null;
       }
       case 'cast': {
-        this.expr(e.e);
-        if (e.type.width < 8) this.emit(Op.EXT, e.type.width, e.type.signed ? 1 : 0);
+        const from = this.expr(e.e);
+        if (e.type.pointee && from?.float) fail('cannot cast a floating-point value to a pointer', e);
+        this.convert(from, e.type, e);
         return e.type;
       }
       case 'unary':
@@ -530,15 +623,23 @@ class Compiler {
             // Through a typed pointer: its pointee's width and sign; otherwise a qword (`*@rsp`).
             const p = this.expr(e.e)?.pointee;
             if (p?.isVoid) fail('cannot dereference a void pointer', e);
-            this.emit(Op.LOAD_MEM, p ? p.width : 8, p?.signed ? 1 : 0);
-            return p ?? null;
+            if (p) this.loadMem(p);
+            else this.emit(Op.LOAD_MEM, 8, 0);
+            return p?.float ? DOUBLE : (p ?? null);
           }
           case '!':
-            this.expr(e.e);
-            this.emit(Op.LNOT);
+            if (this.expr(e.e)?.float) {
+              this.emit(Op.PUSH_I32, 0);
+              this.emit(Op.FOP, FOP_EQ);
+            } else this.emit(Op.LNOT);
             return { width: 4, signed: true, isVoid: false };
           default: {
             const t = this.expr(e.e);
+            if (t?.float) {
+              if (e.op === '~') fail("operator '~' needs an integer operand", e);
+              this.emit(Op.FNEG);
+              return DOUBLE;
+            }
             this.emit(e.op === '-' ? Op.NEG : Op.NOT);
             return this.narrow(t, t);
           }
@@ -550,9 +651,9 @@ class Compiler {
       case 'logical': {
         // Short-circuit to 0/1: a && b → a ? (b ? 1 : 0) : 0.
         const isAnd = e.op === '&&';
-        this.expr(e.a);
+        this.condition(e.a);
         const first = this.jump(isAnd ? Op.JZ : Op.JNZ);
-        this.expr(e.b);
+        this.condition(e.b);
         const second = this.jump(isAnd ? Op.JZ : Op.JNZ);
         this.emit(Op.PUSH_I32, isAnd ? 1 : 0);
         const end = this.jump(Op.JMP);
@@ -585,6 +686,7 @@ class Compiler {
 
   /** Left operand already on the stack; compiles the right one and the operator. */
   private binary(op: BinaryOp, ta: VType, b: Expr, at: Pos): VType {
+    if (ta?.float || this.staticType(b)?.float) return this.floatBinary(op, ta, b, at);
     const tb = this.expr(b);
     if ((op === '+' || op === '-') && (ta?.pointee || tb?.pointee)) return this.pointerArithmetic(op, ta, tb, at);
     // C-like: typed operands decide width and signedness; untyped ones count as signed for
@@ -629,6 +731,20 @@ class Compiler {
     return this.narrow(ta, tb);
   }
 
+  /** Arithmetic and comparisons with a double operand: the other one converts (C's usual
+   * conversions; untyped values count as signed). */
+  private floatBinary(op: BinaryOp, ta: VType, b: Expr, at: Pos): VType {
+    const kind = FLOAT_OPS[op];
+    if (kind === undefined) fail(`operator '${op}' needs integer operands`, at);
+    if (ta?.pointee) fail('cannot mix a pointer and a floating-point value', at);
+    this.convert(ta, DOUBLE, at);
+    const tb = this.expr(b);
+    if (tb?.pointee) fail('cannot mix a pointer and a floating-point value', at);
+    this.convert(tb, DOUBLE, at);
+    this.emit(Op.FOP, kind);
+    return kind <= FOP_DIV ? DOUBLE : null;
+  }
+
   /** `p + n`, `p - n` scale n by the pointee's size; `p - q` is a signed element count. */
   private pointerArithmetic(op: '+' | '-', ta: VType, tb: VType, at: Pos): VType {
     if (!ta?.pointee) fail('put the pointer first: write p + n', at);
@@ -667,8 +783,7 @@ class Compiler {
     const user = this.functionIndex.get(name);
     if (user) {
       if (user.decl.ret.isVoid) fail(`'${name}' returns void and has no value`, e);
-      for (const a of e.args) this.expr(a);
-      this.emit(Op.CALL, user.index);
+      this.userCall(user.decl, user.index, e.args);
       return user.decl.ret;
     }
     const id = BUILTIN_IDS.get(name)!;
@@ -676,6 +791,14 @@ class Compiler {
     for (const a of e.args) this.expr(a);
     this.emit(Op.CALL_BUILTIN, id, e.args.length);
     return null;
+  }
+
+  /** Arguments are converted to the parameter types (by value), then CALL. */
+  private userCall(decl: FunctionDecl, index: number, args: Expr[]): void {
+    args.forEach((a, i) => {
+      this.convert(this.expr(a), decl.params[i].type, a);
+    });
+    this.emit(Op.CALL, index);
   }
 
   // -- encoding -----------------------------------------------------------------------------------
@@ -689,6 +812,11 @@ class Compiler {
       this.strings.reduce((n, s) => n + 3 + s.bytes.length, 0) +
       nameBytes.reduce((n, b) => n + 1 + b.length, 0) +
       this.code.length;
+    if (size > LIMITS.maxScriptBytes)
+      fail(`the compiled script takes ${size} bytes, over the ${LIMITS.maxScriptBytes}-byte limit`, {
+        line: 1,
+        column: 1,
+      });
     const out = new Uint8Array(size);
     const dv = new DataView(out.buffer);
     dv.setUint32(0, MAGIC, true);

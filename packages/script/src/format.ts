@@ -3,17 +3,20 @@
  * position, by the verifier to check argument counts — and the VM formats from the parsed form.
  *
  * Conversions: %d %i %u %o %x take the `h` (16-bit), none (32-bit, as C's int) or `l`/`ll` (64-bit)
- * size; %c %p %s %ws %ls. hvdbg adds a width with the `0` and `-` flags, and `%%`. Upper-case
- * conversions, precision and %f (no floats yet) are refused.
+ * size; %c %p %s %ws %ls; %f for float/double (with an optional precision, default 6). hvdbg adds
+ * a width with the `0` and `-` flags, and `%%`. Upper-case conversions and integer precision are
+ * refused.
  */
 
-export type Conversion = 'd' | 'u' | 'o' | 'x' | 'c' | 'p' | 's' | 'ws';
+export type Conversion = 'd' | 'u' | 'o' | 'x' | 'c' | 'p' | 's' | 'ws' | 'f';
 
 export interface FormatSpec {
   conv: Conversion;
   /** Operand width in bits for integer conversions. */
   bits: 16 | 32 | 64;
   width: number;
+  /** Digits after the point for %f. */
+  precision: number;
   zero: boolean;
   left: boolean;
 }
@@ -59,7 +62,13 @@ export function parseFormat(fmt: string): FormatParts | FormatError {
       if (width > MAX_WIDTH) return { message: `printf width larger than ${MAX_WIDTH}`, index: start };
       i++;
     }
-    if (fmt[i] === '.') return { message: 'printf precision is not supported', index: start };
+    let precision = -1;
+    if (fmt[i] === '.') {
+      precision = 0;
+      i++;
+      while (i < fmt.length && fmt[i] >= '0' && fmt[i] <= '9')
+        precision = Math.min(precision * 10 + (fmt.charCodeAt(i++) - 48), 100);
+    }
     let bits: 16 | 32 | 64 = 32;
     let sized = false;
     if (fmt.startsWith('ll', i)) {
@@ -83,15 +92,15 @@ export function parseFormat(fmt: string): FormatParts | FormatError {
     else if (!sized && (c === 'w' || c === 'l') && fmt[i + 1] === 's') {
       conv = 'ws';
       i++;
-    } else if (c === 'f')
-      return { message: "printf '%f' needs a float argument; floats are not supported", index: start };
+    } else if (!sized && c === 'f') conv = 'f';
     else if (c === undefined) return { message: "printf format ends inside a '%' conversion", index: start };
     else return { message: `unknown printf conversion '${fmt.slice(start, i + 1)}'`, index: start };
     i++;
-    if (conv === 'p') bits = 64;
+    if (precision >= 0 && conv !== 'f') return { message: 'printf precision is only supported for %f', index: start };
+    if (conv === 'p' || conv === 'f') bits = 64;
     if (text) parts.push(text);
     text = '';
-    parts.push({ conv, bits, width, zero, left });
+    parts.push({ conv, bits, width, precision: precision < 0 ? 6 : precision, zero, left });
   }
   if (text) parts.push(text);
   return parts;
@@ -165,12 +174,25 @@ export function formatInteger(spec: FormatSpec, lo: number, hi: number): string 
   return pad(spec, body, neg);
 }
 
+const F64 = new Float64Array(1);
+const F64_HALVES = new Int32Array(F64.buffer);
+
+/** %f of the double whose bits are hi:lo. */
+export function formatFloat(spec: FormatSpec, lo: number, hi: number): string {
+  F64_HALVES[0] = lo;
+  F64_HALVES[1] = hi;
+  const v = F64[0];
+  const neg = v < 0 || Object.is(v, -0);
+  const body = Number.isFinite(v) ? Math.abs(v).toFixed(spec.precision) : Number.isNaN(v) ? 'nan' : 'inf';
+  return pad(spec, body, neg);
+}
+
 export function pad(spec: FormatSpec, body: string, neg = false): string {
   const len = body.length + (neg ? 1 : 0);
   if (spec.width <= len) return neg ? `-${body}` : body;
   const fill = spec.width - len;
   if (spec.left) return (neg ? '-' : '') + body + ' '.repeat(fill);
-  if (spec.zero && spec.conv !== 's' && spec.conv !== 'ws' && spec.conv !== 'c')
+  if (spec.zero && spec.conv !== 's' && spec.conv !== 'ws' && spec.conv !== 'c' && /^[0-9]/.test(body))
     return (neg ? '-' : '') + '0'.repeat(fill) + body;
   return ' '.repeat(fill) + (neg ? '-' : '') + body;
 }

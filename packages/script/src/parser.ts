@@ -9,7 +9,9 @@
 import {
   type AssignOp,
   type BinaryOp,
+  DOUBLE,
   type Expr,
+  FLOAT,
   type FunctionDecl,
   type Pos,
   type Program,
@@ -59,6 +61,8 @@ const CONDITION_ONLY_PREC = 6;
 const ASSIGN_OPS = new Set(['=', '+=', '-=', '*=', '/=', '%=', '<<=', '>>=', '&=', '^=', '|=']);
 /** Names whose use as a variable would be confusing; the lexer already keeps them from being numbers. */
 const MAX_NAME = 64;
+const MAX_NESTING = 200;
+const MAX_OPERATORS = 1000;
 /** Elements of one array (it must fit the per-run stack with room to spare). */
 export const MAX_ARRAY_ELEMENTS = 0x400;
 
@@ -74,6 +78,8 @@ class Parser {
   private readonly typedefs = new Map<string, ScalarType>();
   private readonly options: ParseOptions;
   private loopDepth = 0;
+  /** Nesting of expressions and blocks, bounded so hostile input cannot exhaust the JS stack. */
+  private depth = 0;
   private inFunction: FunctionDecl | undefined;
 
   constructor(source: string, options: ParseOptions) {
@@ -238,7 +244,6 @@ class Parser {
       if (words.length === 0) this.fail(`expected a type but found ${describeToken(this.tok)}`);
       const t = scalarType(words);
       if (t === undefined) this.fail(`invalid type '${words.join(' ')}'`, at);
-      if (t === 'float') this.fail('floating-point types are not supported', at);
       type = t;
     }
     if (stars) while (this.eat('*')) type = pointerTo(type);
@@ -246,6 +251,7 @@ class Parser {
   }
 
   private block(): Stmt[] {
+    if (++this.depth > MAX_NESTING) this.fail(`nested more than ${MAX_NESTING} levels deep`);
     this.expect('{');
     const body: Stmt[] = [];
     while (!this.is('}')) {
@@ -254,6 +260,7 @@ class Parser {
       if (s) body.push(s);
     }
     this.advance();
+    this.depth--;
     return body;
   }
 
@@ -490,8 +497,18 @@ class Parser {
   // -- expressions --------------------------------------------------------------------------------
 
   expr(cond: boolean, minPrec = 1): Expr {
+    if (++this.depth > MAX_NESTING) this.fail(`nested more than ${MAX_NESTING} levels deep`);
+    try {
+      return this.binaryChain(cond, minPrec);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private binaryChain(cond: boolean, minPrec: number): Expr {
     let left = this.unary(cond);
-    for (;;) {
+    for (let operators = 1; ; operators++) {
+      if (operators > MAX_OPERATORS) this.fail(`more than ${MAX_OPERATORS} operators in one expression`);
       const t = this.tok;
       if (t.kind !== T.Punct) return left;
       const prec = BINARY_PREC[t.text];
@@ -508,6 +525,15 @@ class Parser {
   }
 
   private unary(cond: boolean): Expr {
+    if (++this.depth > MAX_NESTING) this.fail(`nested more than ${MAX_NESTING} levels deep`);
+    try {
+      return this.unaryInner(cond);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private unaryInner(cond: boolean): Expr {
     const t = this.tok;
     const at: Pos = { line: t.line, column: t.column };
     if (t.kind === T.Punct) {
@@ -586,7 +612,8 @@ class Parser {
         this.advance();
         return { ...at, k: 'num', value: t.value };
       case T.Float:
-        return this.fail('floating-point values are not supported');
+        this.advance();
+        return { ...at, k: 'float', value: Number(t.text) };
       case T.String:
       case T.WString:
         this.advance();
@@ -647,7 +674,7 @@ class Parser {
 }
 
 /** C's valid combinations of type words (order-insensitive), or undefined. */
-function scalarType(words: string[]): ScalarType | 'float' | undefined {
+function scalarType(words: string[]): ScalarType | undefined {
   const count = (w: string) => words.filter((x) => x === w).length;
   const longs = count('long');
   const uns = count('unsigned');
@@ -664,7 +691,7 @@ function scalarType(words: string[]): ScalarType | 'float' | undefined {
     if (base !== 'double' && longs > 0) return undefined;
     if (base === 'void') return VOID;
     if (base === 'bool') return { width: 1, signed: false, isVoid: false };
-    return 'float';
+    return base === 'float' ? FLOAT : DOUBLE;
   }
   if (base === 'char') return longs > 0 ? undefined : { width: 1, signed, isVoid: false };
   if (base === 'short') return longs > 0 ? undefined : { width: 2, signed, isVoid: false };

@@ -165,3 +165,42 @@ test('sizeof of expressions uses their static type and evaluates nothing', () =>
   ).toBe('1 20 12 8 4');
   expect(output('x = sizeof(poi(0)); printf("%d", x);')).toBe('8');
 });
+
+// float and double (SPEC §4.4): float promotes to double; /0.0 and overflow are run-time errors.
+const FLOATS: [string, string][] = [
+  ['double v = 11.5; printf("%f", v);', '11.500000'],
+  ['double v = .5; printf("%.2f|%8.3f|%-8.1f|%08.2f", v, v, v, -v);', '0.50|   0.500|0.5     |-0000.50'],
+  ['double v = 1; v = v / 4; printf("%f", v);', '0.250000'],
+  ['double v = 0n7; int i = v / 2; printf("%d", i);', '3'],
+  ['double v = -2.5; int i = v; printf("%d", i);', '-2'],
+  ['float fv = 0.1; double v = fv; printf("%.10f", v);', '0.1000000015'],
+  ['double v = 0.1; printf("%.10f", v * 3);', '0.3000000000'],
+  ['double v = 3.; if (v > 2.5 && v < 3.5) { printf("in"); }', 'in'],
+  ['double v = 0.; if (v) { printf("true"); } else { printf("false"); }', 'false'],
+  ['double v = -0.0; if (!v) { printf("zero"); }', 'zero'],
+  ['double v = 2.0; v += 1; v *= 2; v -= 0.5; v /= 2; printf("%f", v);', '2.750000'],
+  ['double v = 1.5; v++; printf("%f %f", v, -v);', '2.500000 -2.500000'],
+  ['double t[3] = {1.5, 2.5}; printf("%f %f %f", t[0], t[1], t[2]);', '1.500000 2.500000 0.000000'],
+  ['float t[2] = {1.25, 3}; float *p = t; printf("%f %f %d", *p, p[1], sizeof(t));', '1.250000 3.000000 8'],
+  ['double sq(double x) { return x * x; } printf("%f", sq(1.5));', '2.250000'],
+  ['int half(double x) { return x / 2; } printf("%d", half(9));', '4'],
+  ['double v = (double)0n10 / 4; printf("%f %d", v, (int)v);', '2.500000 2'],
+  ['.g = 2.5; printf("%d", .g);', '2'],
+  ['@rax = 2.5; printf("%f", @rax);', '2.500000'],
+  ['double v = 1.0; v = v / 0;', 'error: floating-point division by zero'],
+  ['double v = 0n10; for (i = 0; i < 0n400; i++) { v = v * v; }', 'error: floating-point overflow'],
+  ['double v = 1.0; v = v * 1e;', ''],
+  ['float fv = 1.0; for (i = 0; i < 0n200; i++) { fv = fv * 0n1000; }', 'error: floating-point overflow (float)'],
+  [
+    'double v = 1.0; x = (int)(v * 100000000000000000000.0);',
+    'error: floating-point value 100000000000000000000 does not fit a 64-bit integer',
+  ],
+  ['unsigned int u = ffffffff; double v = u; printf("%f", v);', '4294967295.000000'],
+  ['double v = -1; printf("%f", v);', '-1.000000'],
+];
+
+describe('floating point', () => {
+  test.each(FLOATS)('%s', (source, expected) => {
+    expect(output(source)).toBe(expected);
+  });
+});

@@ -21,7 +21,9 @@ import { LIMITS } from '@hvdbg/protocol';
 import { BUILTINS } from './builtins.js';
 import {
   CHECK_KINDS,
+  CVT_KINDS,
   FLAG_EXPRESSION,
+  FOP_KINDS,
   HEADER_BYTES,
   MAGIC,
   MAX_GLOBAL_NAME,
@@ -366,6 +368,12 @@ function checkOperands(
     case Op.STORE_MEM:
       if ((a !== 1 && a !== 2 && a !== 4 && a !== 8) || (op === Op.LOAD_MEM && w[i + 2] > 1))
         reject(`${OPCODES[op].name} at code offset ${at}: bad size or sign`);
+      return;
+    case Op.FOP:
+      if (a >= FOP_KINDS) reject(`FOP at code offset ${at}: unknown kind ${a}`);
+      return;
+    case Op.CVT:
+      if (a >= CVT_KINDS) reject(`CVT at code offset ${at}: unknown kind ${a}`);
       return;
     case Op.CHECK:
       if (a >= CHECK_KINDS || w[i + 2] === 0 || w[i + 2] > 64) reject(`CHECK at code offset ${at}: bad kind or width`);

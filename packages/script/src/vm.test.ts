@@ -178,3 +178,16 @@ describe('allocation', () => {
     expect(grown).toBeLessThan(2_000_000);
   });
 });
+
+describe('dispatch table', () => {
+  test('every literal case label in the interpreter matches its opcode, and every opcode has one', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { Op, OPCODES } = await import('./bytecode.js');
+    const source = readFileSync(new URL('./vm.ts', import.meta.url), 'utf8');
+    const labels = [...source.matchAll(/case \/\* ([A-Z_0-9]+) \*\/ (\d+):/g)].map(([, name, n]) => [name, Number(n)]);
+    for (const [name, n] of labels) expect([name, Op[name as keyof typeof Op]]).toEqual([name, n]);
+    const inlined = [...source.matchAll(/\/\* ([A-Z_0-9]+) \*\/ (\d+)/g)];
+    for (const [, name, n] of inlined) expect([name, Op[name as keyof typeof Op]]).toEqual([name, Number(n)]);
+    expect(new Set(labels.map(([, n]) => n)).size).toBe(OPCODES.length);
+  });
+});

@@ -9,10 +9,27 @@
  * Limits (quickjs-style, each with its own message): step budget (counted per instruction, checked
  * on backward jumps and calls), 256 stack slots shared by all frames, call depth, output per message.
  */
-import { CHECK_DIVIDE, CHECK_SHIFT, Op } from './bytecode.js';
+import {
+  CHECK_DIVIDE,
+  CHECK_SHIFT,
+  CVT_F32_BITS_TO_F64,
+  CVT_F64_TO_F32_BITS,
+  CVT_F64_TO_I64,
+  CVT_I64_TO_F64,
+  CVT_U64_TO_F64,
+  FOP_ADD,
+  FOP_DIV,
+  FOP_EQ,
+  FOP_GE,
+  FOP_GT,
+  FOP_LE,
+  FOP_LT,
+  FOP_MUL,
+  FOP_SUB,
+} from './bytecode.js';
 import { callBuiltin } from './calls.js';
 import { MAX_GLOBALS } from './compile.js';
-import { formatInteger, pad } from './format.js';
+import { formatFloat, formatInteger, pad } from './format.js';
 import {
   PSEUDO_BUFFER,
   PSEUDO_CONTEXT,
@@ -188,6 +205,12 @@ export class ScriptVM {
     script.globalOwner = this.globals;
   }
 
+  /**
+   * The interpreter loop. Case labels are opcode numbers written as literals, each preceded by its
+   * name in a comment, because enum members imported from another module are property loads, which
+   * turn the switch into a chain of compares instead of a jump table; vm.test.ts checks every label
+   * against `Op`.
+   */
   private execute(s: VerifiedScript): void {
     const code = s.code;
     const lo = this.stack.lo;
@@ -207,94 +230,94 @@ export class ScriptVM {
     for (;;) {
       steps++;
       switch (code[pc]) {
-        case Op.NOP:
+        case /* NOP */ 0:
           pc++;
           break;
-        case Op.PUSH_I32: {
+        case /* PUSH_I32 */ 1: {
           const v = code[pc + 1];
           lo[sp] = v;
           hi[sp++] = v >> 31;
           pc += 2;
           break;
         }
-        case Op.PUSH_CONST: {
+        case /* PUSH_CONST */ 2: {
           const k = code[pc + 1];
           lo[sp] = s.constLo[k];
           hi[sp++] = s.constHi[k];
           pc += 2;
           break;
         }
-        case Op.PUSH_STR:
+        case /* PUSH_STR */ 3:
           lo[sp] = s.stringOffset[code[pc + 1]];
           hi[sp++] = WINDOW_STRINGS;
           pc += 2;
           break;
-        case Op.POP:
+        case /* POP */ 4:
           sp--;
           pc++;
           break;
-        case Op.DUP:
+        case /* DUP */ 5:
           lo[sp] = lo[sp - 1];
           hi[sp] = hi[sp - 1];
           sp++;
           pc++;
           break;
-        case Op.LOAD_LOCAL: {
+        case /* LOAD_LOCAL */ 6: {
           const k = fp + code[pc + 1];
           lo[sp] = lo[k];
           hi[sp++] = hi[k];
           pc += 2;
           break;
         }
-        case Op.STORE_LOCAL: {
+        case /* STORE_LOCAL */ 7: {
           const k = fp + code[pc + 1];
           lo[k] = lo[--sp];
           hi[k] = hi[sp];
           pc += 2;
           break;
         }
-        case Op.ADDR_LOCAL:
+        case /* ADDR_LOCAL */ 8:
           lo[sp] = (fp + code[pc + 1]) * 8;
           hi[sp++] = WINDOW_STACK;
           pc += 2;
           break;
-        case Op.LOAD_GLOBAL: {
+        case /* LOAD_GLOBAL */ 9: {
           const k = gslot[code[pc + 1]];
           lo[sp] = glo[k];
           hi[sp++] = ghi[k];
           pc += 2;
           break;
         }
-        case Op.STORE_GLOBAL: {
+        case /* STORE_GLOBAL */ 10: {
           const k = gslot[code[pc + 1]];
           glo[k] = lo[--sp];
           ghi[k] = hi[sp];
           pc += 2;
           break;
         }
-        case Op.ADDR_GLOBAL:
+        case /* ADDR_GLOBAL */ 11:
           lo[sp] = gslot[code[pc + 1]] * 8;
           hi[sp++] = WINDOW_GLOBALS;
           pc += 2;
           break;
-        case Op.LOAD_REG:
+        case /* LOAD_REG */ 12:
           this.readRegister(code[pc + 1]);
           lo[sp] = R[0];
           hi[sp++] = R[1];
           pc += 2;
           break;
-        case Op.STORE_REG:
+        case /* STORE_REG */ 13:
           sp--;
           this.writeRegister(code[pc + 1], lo[sp], hi[sp]);
           pc += 2;
           break;
-        case Op.LOAD_PSEUDO:
+        case /* LOAD_PSEUDO */ 14:
           this.readPseudo(code[pc + 1]);
           lo[sp] = R[0];
           hi[sp++] = R[1];
           pc += 2;
           break;
-        case Op.ADD: {
+        case /* ADD */ 15: {
           sp--;
           const a = lo[sp - 1] >>> 0;
           const b = lo[sp] >>> 0;
@@ -304,7 +327,7 @@ export class ScriptVM {
           pc++;
           break;
         }
-        case Op.SUB: {
+        case /* SUB */ 16: {
           sp--;
           const a = lo[sp - 1] >>> 0;
           const b = lo[sp] >>> 0;
@@ -313,113 +336,113 @@ export class ScriptVM {
           pc++;
           break;
         }
-        case Op.MUL:
+        case /* MUL */ 17:
           sp--;
           mul64(lo[sp - 1], hi[sp - 1], lo[sp], hi[sp]);
           lo[sp - 1] = R[0];
           hi[sp - 1] = R[1];
           pc++;
           break;
-        case Op.DIVU:
-        case Op.MODU:
-        case Op.DIVS:
-        case Op.MODS: {
+        case /* DIVU */ 18:
+        case /* MODU */ 19:
+        case /* DIVS */ 20:
+        case /* MODS */ 21: {
           const op = code[pc];
           sp--;
           if ((lo[sp] | hi[sp]) === 0) this.abort('division by zero');
-          const signed = op === Op.DIVS || op === Op.MODS;
+          const signed = op === /* DIVS */ 20 || op === /* MODS */ 21;
           if (signed && hi[sp - 1] === -0x80000000 && lo[sp - 1] === 0 && (lo[sp] & hi[sp]) === -1)
             this.abort('signed division overflow');
-          divmod64(lo[sp - 1], hi[sp - 1], lo[sp], hi[sp], signed, op === Op.MODU || op === Op.MODS);
+          divmod64(lo[sp - 1], hi[sp - 1], lo[sp], hi[sp], signed, op === /* MODU */ 19 || op === /* MODS */ 21);
           lo[sp - 1] = R[0];
           hi[sp - 1] = R[1];
           pc++;
           break;
         }
-        case Op.SHL:
+        case /* SHL */ 22:
           sp--;
           shl64(lo[sp - 1], hi[sp - 1], lo[sp]);
           lo[sp - 1] = R[0];
           hi[sp - 1] = R[1];
           pc++;
           break;
-        case Op.SHRU:
-        case Op.SHRS:
+        case /* SHRU */ 23:
+        case /* SHRS */ 24:
           sp--;
-          shr64(lo[sp - 1], hi[sp - 1], lo[sp], code[pc] === Op.SHRS);
+          shr64(lo[sp - 1], hi[sp - 1], lo[sp], code[pc] === /* SHRS */ 24);
           lo[sp - 1] = R[0];
           hi[sp - 1] = R[1];
           pc++;
           break;
-        case Op.AND:
+        case /* AND */ 25:
           sp--;
           lo[sp - 1] &= lo[sp];
           hi[sp - 1] &= hi[sp];
           pc++;
           break;
-        case Op.OR:
+        case /* OR */ 26:
           sp--;
           lo[sp - 1] |= lo[sp];
           hi[sp - 1] |= hi[sp];
           pc++;
           break;
-        case Op.XOR:
+        case /* XOR */ 27:
           sp--;
           lo[sp - 1] ^= lo[sp];
           hi[sp - 1] ^= hi[sp];
           pc++;
           break;
-        case Op.LTS:
-        case Op.GTS:
-        case Op.LES:
-        case Op.GES:
-        case Op.LTU:
-        case Op.GTU:
-        case Op.LEU:
-        case Op.GEU: {
+        case /* LTS */ 28:
+        case /* GTS */ 29:
+        case /* LES */ 30:
+        case /* GES */ 31:
+        case /* LTU */ 32:
+        case /* GTU */ 33:
+        case /* LEU */ 34:
+        case /* GEU */ 35: {
           const op = code[pc];
           sp--;
-          const signed = op <= Op.GES;
+          const signed = op <= /* GES */ 31;
           const ah = signed ? hi[sp - 1] : hi[sp - 1] >>> 0;
           const bh = signed ? hi[sp] : hi[sp] >>> 0;
           const al = lo[sp - 1] >>> 0;
           const bl = lo[sp] >>> 0;
           // cmp < 0, 0, > 0 like a three-way compare of the two 64-bit values
           const cmp = ah !== bh ? (ah < bh ? -1 : 1) : al !== bl ? (al < bl ? -1 : 1) : 0;
-          const kind = signed ? op - Op.LTS : op - Op.LTU; // 0 <, 1 >, 2 <=, 3 >=
+          const kind = signed ? op - /* LTS */ 28 : op - /* LTU */ 32; // 0 <, 1 >, 2 <=, 3 >=
           const r = kind === 0 ? cmp < 0 : kind === 1 ? cmp > 0 : kind === 2 ? cmp <= 0 : cmp >= 0;
           lo[sp - 1] = r ? 1 : 0;
           hi[sp - 1] = 0;
           pc++;
           break;
         }
-        case Op.EQ:
-        case Op.NE: {
+        case /* EQ */ 36:
+        case /* NE */ 37: {
           sp--;
           const eq = lo[sp - 1] === lo[sp] && hi[sp - 1] === hi[sp];
-          lo[sp - 1] = eq === (code[pc] === Op.EQ) ? 1 : 0;
+          lo[sp - 1] = eq === (code[pc] === /* EQ */ 36) ? 1 : 0;
           hi[sp - 1] = 0;
           pc++;
           break;
         }
-        case Op.NEG: {
+        case /* NEG */ 38: {
           const l = lo[sp - 1];
           lo[sp - 1] = -l | 0;
           hi[sp - 1] = (~hi[sp - 1] + (l === 0 ? 1 : 0)) | 0;
           pc++;
           break;
         }
-        case Op.NOT:
+        case /* NOT */ 39:
           lo[sp - 1] = ~lo[sp - 1];
           hi[sp - 1] = ~hi[sp - 1];
           pc++;
           break;
-        case Op.LNOT:
+        case /* LNOT */ 40:
           lo[sp - 1] = (lo[sp - 1] | hi[sp - 1]) === 0 ? 1 : 0;
           hi[sp - 1] = 0;
           pc++;
           break;
-        case Op.EXT: {
+        case /* EXT */ 41: {
           const bits = code[pc + 1] * 8;
           const signed = code[pc + 2] === 1;
           let v = lo[sp - 1];
@@ -429,7 +452,7 @@ export class ScriptVM {
           pc += 3;
           break;
         }
-        case Op.LOAD_MEM: {
+        case /* LOAD_MEM */ 42: {
           const size = code[pc + 1];
           this.load(lo[sp - 1], hi[sp - 1], size, false);
           let l = R[0];
@@ -443,40 +466,83 @@ export class ScriptVM {
           pc += 3;
           break;
         }
-        case Op.STORE_MEM:
+        case /* STORE_MEM */ 43:
           sp -= 2;
           this.store(lo[sp], hi[sp], code[pc + 1], lo[sp + 1], hi[sp + 1], false, true);
           pc += 2;
           break;
-        case Op.CHECK:
+        case /* CHECK */ 44:
           this.check(code[pc + 1], code[pc + 2], sp);
           pc += 3;
           break;
-        case Op.BOUND:
+        case /* BOUND */ 45:
           if (hi[sp - 1] !== 0 || lo[sp - 1] >>> 0 >= code[pc + 1])
             this.abort(
               `array index 0x${hex64(lo[sp - 1], hi[sp - 1])} out of bounds (0x${code[pc + 1].toString(16)} elements)`,
             );
           pc += 2;
           break;
-        case Op.JMP: {
+        case /* FOP */ 46: {
+          sp--;
+          F64_HALVES[0] = lo[sp - 1];
+          F64_HALVES[1] = hi[sp - 1];
+          const a = F64[0];
+          F64_HALVES[0] = lo[sp];
+          F64_HALVES[1] = hi[sp];
+          const b = F64[0];
+          const kind = code[pc + 1];
+          if (kind <= FOP_DIV) {
+            if (kind === FOP_DIV && b === 0) this.abort('floating-point division by zero');
+            const r = kind === FOP_ADD ? a + b : kind === FOP_SUB ? a - b : kind === FOP_MUL ? a * b : a / b;
+            if (!Number.isFinite(r) && Number.isFinite(a) && Number.isFinite(b)) this.abort('floating-point overflow');
+            F64[0] = r;
+            lo[sp - 1] = F64_HALVES[0];
+            hi[sp - 1] = F64_HALVES[1];
+          } else {
+            const r =
+              kind === FOP_LT
+                ? a < b
+                : kind === FOP_GT
+                  ? a > b
+                  : kind === FOP_LE
+                    ? a <= b
+                    : kind === FOP_GE
+                      ? a >= b
+                      : kind === FOP_EQ
+                        ? a === b
+                        : a !== b;
+            lo[sp - 1] = r ? 1 : 0;
+            hi[sp - 1] = 0;
+          }
+          pc += 2;
+          break;
+        }
+        case /* FNEG */ 47:
+          hi[sp - 1] ^= 0x80000000;
+          pc++;
+          break;
+        case /* CVT */ 48:
+          this.convert(code[pc + 1], sp - 1);
+          pc += 2;
+          break;
+        case /* JMP */ 49: {
           const target = code[pc + 1];
           if (target <= pc && steps > maxSteps) this.abort(`step budget of ${maxSteps} exhausted`);
           pc = target;
           break;
         }
-        case Op.JZ:
-        case Op.JNZ: {
+        case /* JZ */ 50:
+        case /* JNZ */ 51: {
           sp--;
           const zero = (lo[sp] | hi[sp]) === 0;
-          if (zero === (code[pc] === Op.JZ)) {
+          if (zero === (code[pc] === /* JZ */ 50)) {
             const target = code[pc + 1];
             if (target <= pc && steps > maxSteps) this.abort(`step budget of ${maxSteps} exhausted`);
             pc = target;
           } else pc += 2;
           break;
         }
-        case Op.CALL: {
+        case /* CALL */ 52: {
           const f = code[pc + 1];
           if (steps > maxSteps) this.abort(`step budget of ${maxSteps} exhausted`);
           const newFp = sp - s.fnParams[f];
@@ -490,16 +556,16 @@ export class ScriptVM {
           pc = s.fnEntry[f];
           break;
         }
-        case Op.CALL_BUILTIN:
+        case /* CALL_BUILTIN */ 53:
           sp = callBuiltin(this, code[pc + 1], sp - code[pc + 2]);
           pc += 3;
           break;
-        case Op.PRINTF:
+        case /* PRINTF */ 54:
           sp -= code[pc + 2];
           this.printf(code[pc + 1], sp);
           pc += 3;
           break;
-        case Op.RET: {
+        case /* RET */ 55: {
           const vl = lo[sp - 1];
           const vh = hi[sp - 1];
           if (depth === 0) {
@@ -519,6 +585,48 @@ export class ScriptVM {
           this.abort(`bad opcode ${code[pc]} at word ${pc}`);
       }
     }
+  }
+
+  /** CVT: number conversions in place at stack slot `i`. */
+  private convert(kind: number, i: number): void {
+    const { lo, hi } = this.stack;
+    let v: number;
+    switch (kind) {
+      case CVT_I64_TO_F64:
+      case CVT_U64_TO_F64:
+        v = (kind === CVT_I64_TO_F64 ? hi[i] : hi[i] >>> 0) * TWO32 + (lo[i] >>> 0);
+        break;
+      case CVT_F64_TO_I64: {
+        F64_HALVES[0] = lo[i];
+        F64_HALVES[1] = hi[i];
+        const t = Math.trunc(F64[0]);
+        if (!(t >= -TWO63 && t < TWO63)) this.abort(`floating-point value ${F64[0]} does not fit a 64-bit integer`);
+        const h = Math.floor(t / TWO32);
+        lo[i] = (t - h * TWO32) | 0;
+        hi[i] = h | 0;
+        return;
+      }
+      case CVT_F32_BITS_TO_F64:
+        F32_BITS[0] = lo[i];
+        v = F32[0];
+        break;
+      default: {
+        F64_HALVES[0] = lo[i];
+        F64_HALVES[1] = hi[i];
+        const f = Math.fround(F64[0]);
+        if (!Number.isFinite(f) && Number.isFinite(F64[0])) this.abort('floating-point overflow (float)');
+        if (kind === CVT_F64_TO_F32_BITS) {
+          F32[0] = f;
+          lo[i] = F32_BITS[0];
+          hi[i] = 0;
+          return;
+        }
+        v = f;
+      }
+    }
+    F64[0] = v;
+    lo[i] = F64_HALVES[0];
+    hi[i] = F64_HALVES[1];
   }
 
   /** CHECK: the typed-value rules of SPEC §4.4, on the two top values (left in place). */
@@ -654,7 +762,7 @@ export class ScriptVM {
         out += pad(p, text);
         arg++;
       } else {
-        out += formatInteger(p, lo[arg], hi[arg]);
+        out += p.conv === 'f' ? formatFloat(p, lo[arg], hi[arg]) : formatInteger(p, lo[arg], hi[arg]);
         arg++;
       }
       if (out.length > this.limits.maxOutputBytes) break;
@@ -669,3 +777,10 @@ export class ScriptVM {
 }
 
 const RIP = FULL_REGISTERS.indexOf('rip');
+const TWO32 = 4294967296;
+const TWO63 = 2 ** 63;
+/** Scratch views for reinterpreting slot halves as IEEE-754 values (little-endian halves). */
+const F64 = new Float64Array(1);
+const F64_HALVES = new Int32Array(F64.buffer);
+const F32 = new Float32Array(1);
+const F32_BITS = new Int32Array(F32.buffer);
