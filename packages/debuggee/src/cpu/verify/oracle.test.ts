@@ -10,7 +10,7 @@ import { describe, expect, test } from 'vitest';
 import { compareResults, type Mismatch, summarise } from './compare.js';
 import { readFixtures } from './fixtures.js';
 import { generateCases } from './generate.js';
-import type { CaseInput, CaseResult } from './layout.js';
+import { type CaseInput, type CaseResult, inputRegs } from './layout.js';
 import { buildOracle, hasGcc, runNative } from './native.js';
 import { SnippetMachine } from './snippet.js';
 
@@ -38,6 +38,29 @@ function check(cases: CaseInput[], expected: CaseResult[]): { mismatches: Mismat
 function report(title: string, mismatches: Mismatch[], totals: Map<string, number>, cases: number): string {
   return `${title}: ${mismatches.length} of ${cases} cases mismatch\n${summarise(mismatches, totals)}`;
 }
+
+describe('the comparison', () => {
+  test('notices any wrong register, defined flag, byte of memory, RIP or trap', () => {
+    const cases = readFixtures()[0]!
+      .cases.filter((c) => c.x.t === 3 && c.x.d.length > 0 && c.uf !== 0x8d5)
+      .slice(0, 50);
+    expect(cases.length).toBe(50);
+    for (const c of cases) {
+      const x = c.x;
+      expect(compareResults(c, x, x)).toEqual([]);
+      const reg = [...Array(16).keys()].find((r) => (c.ur & (1 << r)) === 0)!;
+      const value = ((x.r[reg] !== undefined ? BigInt(`0x${x.r[reg]}`) : inputRegs(c)[reg]!) ^ 1n).toString(16);
+      expect(compareResults(c, x, { ...x, r: { ...x.r, [reg]: value } })).not.toEqual([]);
+      const definedFlag = [0x1, 0x4, 0x10, 0x40, 0x80, 0x400, 0x800].find((f) => (c.uf & f) === 0)!;
+      expect(compareResults(c, x, { ...x, f: x.f ^ definedFlag })).not.toEqual([]);
+      const [off, hex] = x.d[0]!;
+      const flipped = (Number.parseInt(hex.slice(0, 2), 16) ^ 0x80).toString(16).padStart(2, '0') + hex.slice(2);
+      expect(compareResults(c, x, { ...x, d: [[off, flipped], ...x.d.slice(1)] })).not.toEqual([]);
+      expect(compareResults(c, x, { ...x, i: (BigInt(`0x${x.i}`) + 1n).toString(16) })).not.toEqual([]);
+      expect(compareResults(c, x, { ...x, t: 13 })).not.toEqual([]);
+    }
+  });
+});
 
 describe('emulator vs the real CPU', () => {
   test('every fixture case gives the real CPU result', () => {
