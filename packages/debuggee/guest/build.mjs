@@ -67,11 +67,11 @@ for (const src of [...sorted('kernel', '.S'), ...sorted('kernel', '.c')]) {
     ),
   );
 }
-objects.push(gcc(kernelFlags, 'include/format.c', 'k_format.o', ['-DFORMAT_NAME=vformat']));
+objects.push(gcc(kernelFlags, 'lib/format.c', 'k_format.o', ['-DFORMAT_NAME=vformat']));
 for (const src of sorted('user', '.c')) {
   objects.push(gcc(userFlags, src, `u_${src.split('/').pop().replace(/\.c$/, '')}.o`));
 }
-objects.push(gcc(userFlags, 'include/format.c', 'u_format.o', ['-DFORMAT_NAME=uformat']));
+objects.push(gcc(userFlags, 'lib/format.c', 'u_format.o', ['-DFORMAT_NAME=uformat']));
 
 mkdirSync(dirname(out), { recursive: true });
 const ldFlags = ['-nostdlib', '-static', '--build-id=none', '-z', 'max-page-size=4096', '-z', 'noexecstack'];

@@ -1,3 +1,4 @@
+/* printf for user programs: formats with uformat (lib/format.c) and writes with one system call. */
 #include "ulib.h"
 
 void uprintf(const char *fmt, ...) {

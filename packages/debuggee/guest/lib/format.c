@@ -3,7 +3,7 @@
  * different name). Supports %d %i %u %x %X %p %s %c %% with the 0 flag, a width and the l/ll/z
  * length modifiers — what the kernel's and programs' messages need.
  */
-#include "types.h"
+#include "../include/types.h"
 
 #ifndef FORMAT_NAME
 #define FORMAT_NAME vformat
