@@ -31,7 +31,8 @@ function intelFormatter(): Formatter {
 }
 
 /**
- * Decodes up to `maxInstructions` instructions from `bytes` at `address` (64-bit mode). Decoding
+ * Decodes up to `maxInstructions` instructions from `bytes` at `address` (64-bit mode, or 32-bit
+ * for `u32`). Decoding
  * stops at the end of the bytes; an incomplete last instruction is shown as `(bad)`-free `db`s.
  */
 export function disassemble(
@@ -39,9 +40,10 @@ export function disassemble(
   address: bigint,
   symbolize: (address: bigint) => string | undefined = () => undefined,
   maxInstructions = Number.POSITIVE_INFINITY,
+  bitness: 64 | 32 = 64,
 ): DisassembledInstruction[] {
   const fmt = intelFormatter();
-  const decoder = new Decoder(64, bytes, DecoderOptions.None);
+  const decoder = new Decoder(bitness, bytes, DecoderOptions.None);
   decoder.ip = address;
   const out: DisassembledInstruction[] = [];
   try {

@@ -88,6 +88,22 @@ describe('DebugSession', () => {
     ]);
   });
 
+  it('shows the raw stack with symbols and 32-bit disassembly', async () => {
+    const { session, guest } = await attach();
+    guest.regs.rsp = KERNEL + 0x8000n;
+    expect((await session.execute('kq l 2')).lines).toEqual([
+      'ffffffff80008000  ffffffff80008040  kernel+0x8040',
+      'ffffffff80008008  ffffffff80001005  kernel!start+0x5',
+    ]);
+    expect((await session.execute('kd base kernel!sched l 1')).lines).toEqual(['ffffffff80001010  e5894855']);
+    expect((await session.execute('u32 kernel!sched l 4')).lines).toEqual([
+      'kernel!sched:',
+      'ffffffff80001010  55                   push ebp',
+      'ffffffff80001011  48                   dec eax',
+      'ffffffff80001012  89e5                 mov ebp, esp',
+    ]);
+  });
+
   it('registers an event with a compiled script and lists it', async () => {
     const { session, guest } = await attach();
     const add = await session.execute('!syscall 3c script { printf("x"); }');

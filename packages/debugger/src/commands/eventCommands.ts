@@ -42,8 +42,26 @@ const eventCommands: CommandSpec[] = EVENT_COMMANDS.map((info) => ({
 
 const EVENTS_ACTIONS: Record<string, 'enable' | 'disable' | 'clear'> = { e: 'enable', d: 'disable', c: 'clear' };
 
+/** HyperDbg commands that size or arm pools hvdbg does not need (SPEC §5). */
+function notNeeded(name: string, why: string): CommandSpec {
+  return {
+    name,
+    aliases: [],
+    syntax: `${name} …`,
+    summary: 'accepted for compatibility; not needed in hvdbg',
+    details: `HyperDbg needs ${name} ${why}; hvdbg allocates on demand, so the command does nothing.`,
+    local: true,
+    group: 'events',
+    async run(ctx) {
+      ctx.print(`${name}: not needed in hvdbg, which allocates and arms events on demand`);
+    },
+  };
+}
+
 export const EVENT_MANAGEMENT_COMMANDS: CommandSpec[] = [
   ...eventCommands,
+  notNeeded('prealloc', 'to reserve memory for events before adding them'),
+  notNeeded('preactivate', 'to arm !mode before its first use'),
   {
     name: 'events',
     aliases: [],
