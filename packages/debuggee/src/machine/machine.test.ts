@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { HvdbgError } from '@hvdbg/protocol';
 import { describe, expect, it } from 'vitest';
+import * as exits from '../cpu/exits.js';
 import { Machine, type MachineConfig } from './machine.js';
 
 const MIB = 1024 * 1024;
@@ -71,6 +72,55 @@ describe('Machine', () => {
     const before = ap.instructions;
     for (let i = 0; i < 3 && ap.instructions === before; i++) machine.runVcpu(1, 25_000);
     expect(ap.instructions).toBeGreaterThan(before);
+  });
+
+  it('exercises every event kind BOOT.md lists', () => {
+    const { machine } = boot();
+    const seen = new Set<string>();
+    const reasons = Object.entries(exits).filter(([k]) => k.startsWith('EXIT_REASON_') && k !== 'EXIT_REASON_COUNT');
+    const names = new Map(reasons.map(([k, v]) => [v as number, k.slice('EXIT_REASON_'.length)]));
+    for (const cpu of machine.cpus) {
+      cpu.exitHandler = {
+        pre: (c, reason, qual) => {
+          const name = names.get(reason)!;
+          seen.add(name);
+          if (name === 'EXCEPTION_NMI' || name === 'EXTERNAL_INTERRUPT') seen.add(`${name}:${qual}`);
+          if (name === 'CR_ACCESS' || name === 'DR_ACCESS') seen.add(`${name}:${qual.toString(16)}`);
+          // Frequent kinds need to be seen once; stop paying for their exits.
+          if (['SYSCALL', 'SYSRET', 'MODE_CHANGE', 'IO_INSTRUCTION', 'HLT'].includes(name)) c.exitMask[reason] = 0;
+          return machine.exitHandler.pre(c, reason, qual);
+        },
+        post: () => exits.EXIT_EMULATE,
+      };
+      for (const [name, reason] of reasons) {
+        if (name !== 'EXIT_REASON_MONITOR_TRAP_FLAG') cpu.exitMask[reason as number] = exits.EXIT_WANT_PRE;
+      }
+    }
+    run(machine, 8_000_000, 2_000_000);
+    const expected = [
+      'CPUID',
+      'MSR_READ',
+      'MSR_WRITE',
+      'RDTSC',
+      'RDTSCP',
+      'RDPMC',
+      'IO_INSTRUCTION',
+      'VMCALL',
+      'CR_ACCESS:0', // mov to CR0
+      'CR_ACCESS:3', // mov to CR3
+      'CR_ACCESS:4', // mov to CR4
+      'DR_ACCESS:7', // mov to DR7
+      'EXCEPTION_NMI:0', // #DE
+      'EXCEPTION_NMI:3', // #BP
+      'EXCEPTION_NMI:14', // #PF
+      'EXTERNAL_INTERRUPT:32', // timer
+      'SYSCALL',
+      'SYSRET',
+      'MODE_CHANGE',
+      'INVLPG',
+      'HLT',
+    ];
+    expect(expected.filter((e) => !seen.has(e))).toEqual([]);
   });
 
   it('is deterministic however the run is cut into slices', () => {
