@@ -213,6 +213,32 @@ describe('commands on the fake guest', () => {
     rmSync(dir, { recursive: true });
   });
 
+  it('copies commands and notifications to a .logopen file', async () => {
+    const { session, guest } = await attach({ halted: false });
+    const dir = mkdtempSync(join(tmpdir(), 'hvdbg-log-'));
+    const file = join(dir, 'session.log');
+    await session.execute(`.logopen ${file}`);
+    await session.execute('db kernel!sched l 2');
+    guest.halt('pause');
+    await session.execute('.wait halt');
+    await session.execute('.logclose');
+    await session.execute('db kernel!sched l 2');
+    expect(readFileSync(file, 'utf8')).toBe(
+      [
+        `hvdbg> .logopen ${file}`,
+        `logging to ${file}`,
+        'hvdbg> db kernel!sched l 2',
+        'ffffffff80001010  55 48                                            UH',
+        'paused, vcpu 0',
+        'kernel!sched:',
+        'ffffffff80001010  55                   push rbp',
+        'hvdbg> .wait halt',
+        '',
+      ].join('\n'),
+    );
+    rmSync(dir, { recursive: true });
+  });
+
   it('translates addresses and reads MSRs', async () => {
     const { session, guest } = await attach();
     guest.daemon.handlers['mem.translate'] = ({ address }) => ({

@@ -5,7 +5,7 @@
  * batch mode and e2e tests all drive this class; only printing differs.
  */
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import {
   type HaltInfo,
   HvdbgError,
@@ -94,6 +94,8 @@ export class DebugSession extends EventEmitter<SessionEvents> {
   private consoleBuffer = '';
   private consoleTimer: NodeJS.Timeout | undefined = undefined;
   private localDaemon: LocalDaemon | undefined = undefined;
+  /** The `.logopen` file, if any. */
+  private logPath: string | undefined = undefined;
   /** Set while this side closes the connection, so the close is not reported as a loss. */
   private leaving = false;
 
@@ -102,7 +104,7 @@ export class DebugSession extends EventEmitter<SessionEvents> {
     this.options = options;
     this.client.on('halted', (halt) => this.onHalted(halt));
     this.client.on('resumed', () => this.setState('running'));
-    this.client.on('log', (records) => this.emit('output', { kind: 'log', lines: records.map(formatLog), records }));
+    this.client.on('log', (records) => this.publish({ kind: 'log', lines: records.map(formatLog), records }));
     this.client.on('console', (text) => this.onConsole(text));
     this.client.on('dropped', (d) =>
       this.info(
@@ -382,6 +384,7 @@ export class DebugSession extends EventEmitter<SessionEvents> {
         );
       } else lines.push(formatError(err));
     }
+    this.appendLog([`hvdbg> ${outcome.command}`, ...lines]);
     return outcome;
   }
 
@@ -417,7 +420,7 @@ export class DebugSession extends EventEmitter<SessionEvents> {
     const symbol = this.symbolize(halt.rip);
     // State first, so a prompt redrawn under the halt report already shows the halt.
     this.emit('state');
-    this.emit('output', { kind: 'halt', lines: this.describeHalt(halt), halt, ...(symbol ? { symbol } : {}) });
+    this.publish({ kind: 'halt', lines: this.describeHalt(halt), halt, ...(symbol ? { symbol } : {}) });
     const waiters = this.haltWaiters;
     this.haltWaiters = [];
     for (const w of waiters) w(halt);
@@ -455,11 +458,43 @@ export class DebugSession extends EventEmitter<SessionEvents> {
 
   private emitConsole(text: string): void {
     const lines = text.split('\n').map((l) => `[guest] ${l.replace(/\r$/, '')}`);
-    this.emit('output', { kind: 'console', lines, text });
+    this.publish({ kind: 'console', lines, text });
+  }
+
+  /** Sends output to listeners and to the `.logopen` file. */
+  private publish(output: SessionOutput): void {
+    this.appendLog(output.lines);
+    this.emit('output', output);
+  }
+
+  /** `.logopen`: from now on every command, its output and every notification also go to `path`. */
+  openLog(path: string): void {
+    try {
+      appendFileSync(path, '');
+    } catch (err) {
+      throw new HvdbgError('E_BAD_PARAMETER', `cannot write ${path}: ${(err as Error).message}`);
+    }
+    this.logPath = path;
+  }
+
+  closeLog(): string | undefined {
+    const path = this.logPath;
+    this.logPath = undefined;
+    return path;
+  }
+
+  private appendLog(lines: readonly string[]): void {
+    if (this.logPath === undefined || lines.length === 0) return;
+    try {
+      appendFileSync(this.logPath, `${lines.join('\n')}\n`);
+    } catch {
+      // A log file that became unwritable stops logging rather than failing commands.
+      this.logPath = undefined;
+    }
   }
 
   private info(line: string): void {
-    this.emit('output', { kind: 'info', lines: [line] });
+    this.publish({ kind: 'info', lines: [line] });
   }
 
   private setState(state: SessionState): void {

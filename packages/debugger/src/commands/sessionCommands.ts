@@ -222,6 +222,34 @@ export const SESSION_COMMANDS: CommandSpec[] = [
     },
   },
   {
+    name: '.logopen',
+    aliases: [],
+    syntax: '.logopen file',
+    summary: 'copy the session to a file',
+    details:
+      'Appends every command, its output, and every halt, log message and guest console line to the file until .logclose.',
+    local: true,
+    group: 'session',
+    async run(ctx, line) {
+      if (line.args.length !== 1) throw new HvdbgError('E_BAD_PARAMETER', 'usage: .logopen file');
+      ctx.session.openLog(line.args[0]!.text);
+      ctx.print(`logging to ${line.args[0]!.text}`);
+    },
+  },
+  {
+    name: '.logclose',
+    aliases: [],
+    syntax: '.logclose',
+    summary: 'stop copying the session to a file',
+    details: 'Stops the logging started by .logopen.',
+    local: true,
+    group: 'session',
+    async run(ctx) {
+      const path = ctx.session.closeLog();
+      ctx.print(path === undefined ? 'no log file is open' : `closed ${path}`);
+    },
+  },
+  {
     name: '.sleep',
     aliases: ['sleep'],
     syntax: '.sleep ms',
