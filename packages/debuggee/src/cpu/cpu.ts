@@ -103,21 +103,37 @@ export class Cpu extends CpuOperands {
     this.ip = rip;
     this.rex = 0;
     this.osize = 4;
-    this.asize = 8;
-    this.repPrefix = 0;
-    this.has66 = false;
-    this.lock = false;
-    this.segOverrideBase = 0;
+    if (this.legacyDirty) this.resetLegacy();
     let b = this.fetch8();
-    if (b === 0x0f) b = 0x100 | this.fetch8();
-    else if (PREFIX[b] !== 0 || (b & 0xf0) === 0x40) b = this.prefixes(b);
+    if ((b & 0xf0) === 0x40) {
+      // REX alone is the common 64-bit case: handle it without the general prefix loop.
+      this.rex = b;
+      if ((b & 8) !== 0) this.osize = 8;
+      b = this.fetch8();
+      if (b === 0x0f) b = 0x100 | this.fetch8();
+      else if (PREFIX[b] !== 0 || (b & 0xf0) === 0x40) b = this.prefixes(b);
+    } else if (b === 0x0f) b = 0x100 | this.fetch8();
+    else if (PREFIX[b] !== 0) b = this.prefixes(b);
     OPS[b]!(this);
     this.rip = this.ip;
     this.instructions++;
   }
 
+  /** Legacy-prefix state differs from the defaults (set by `prefixes`). */
+  private legacyDirty = false;
+
+  private resetLegacy(): void {
+    this.asize = 8;
+    this.repPrefix = 0;
+    this.has66 = false;
+    this.lock = false;
+    this.segOverrideBase = 0;
+    this.legacyDirty = false;
+  }
+
   /** Consumes legacy prefixes and REX; returns the opcode (0x100 | byte for the 0F map). */
   private prefixes(b: number): number {
+    this.legacyDirty = true;
     for (;;) {
       if (PREFIX[b] !== 0) {
         this.rex = 0; // a REX followed by a legacy prefix is ignored

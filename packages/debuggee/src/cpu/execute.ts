@@ -4,12 +4,12 @@
  * table `OPS` (index = opcode, 0x100 + opcode for the 0F map). On entry prefixes are decoded and
  * `ip` points after the opcode; a handler leaves `ip` at the next instruction (or jump target).
  */
-import { ALU_CMP, alu, alu32, aluOut, incDec, neg } from './alu.js';
+import { ALU_CMP, alu, alu32, alu64, aluOut, incDec, neg } from './alu.js';
 import type { Cpu } from './cpu.js';
 import { VEC_BP, VEC_GP, VEC_UD } from './faults.js';
 import { divAcc, imulTrunc, mulAcc } from './muldiv.js';
 import { isCanonical } from './paging.js';
-import { shift, shift32 } from './shifts.js';
+import { shift } from './shifts.js';
 import { FLAG_CF, FLAG_DF, REG_RAX, REG_RBP, REG_RDX, REG_RSP, TWO_32 } from './state.js';
 
 export type Handler = (c: Cpu) => void;
@@ -47,6 +47,27 @@ for (let op = 0; op < 8; op++) {
   OPS[base + 1] = (c) => {
     c.decodeModrm(0);
     const sz = c.osize;
+    const rm = c.mRm;
+    if (rm >= 0 && sz !== 2) {
+      // Register-register fast path.
+      const g = c.mReg;
+      const lo = c.lo;
+      const hi = c.hi;
+      if (sz === 8) {
+        const r = alu64(c, op, lo[rm]!, hi[rm]!, lo[g]!, hi[g]!);
+        if (write) {
+          lo[rm] = r;
+          hi[rm] = aluOut.hi;
+        }
+      } else {
+        const r = alu32(c, op, 4, lo[rm]!, lo[g]!);
+        if (write) {
+          lo[rm] = r;
+          hi[rm] = 0;
+        }
+      }
+      return;
+    }
     const s = c.readReg(sz, c.mReg);
     const sh = c.hi[c.mReg]!;
     const d = c.readRm(sz);
@@ -351,7 +372,7 @@ function grp2(c: Cpu, size: number, count: number): void {
   const op = c.mOp;
   if (op === 6) c.raise(VEC_UD); // SAL alias /6 is not an architectural encoding
   const v = c.readRm(size);
-  const r = size === 4 ? shift32(c, op, 4, v, count) : shift(c, op, size, v, c.hi64, count);
+  const r = shift(c, op, size, v, c.hi64, count);
   c.writeRm(size, r, aluOut.hi);
 }
 OPS[0xc0] = (c) => {

@@ -16,6 +16,8 @@ export const LZ_LOGIC = 5;
 /** INC/DEC: like ADD/SUB with 1 but CF is the preserved one in `lzCin`. */
 export const LZ_INC = 6;
 export const LZ_DEC = 7;
+/** MUL/IMUL and shifts: CF in `lzCin`, OF in `lzSrc` (0/1), AF clear, ZF/SF/PF from the result. */
+export const LZ_CFOF = 8;
 
 /** Even parity of each byte value: 1 when the number of set bits is even (PF). */
 export const PARITY = new Uint8Array(256);
@@ -76,7 +78,7 @@ export class CpuFlags extends CpuState {
     const op = this.lzOp;
     if (op === LZ_NONE) return this.rflags & FLAG_CF;
     if (op === LZ_LOGIC) return 0;
-    if (op === LZ_INC || op === LZ_DEC) return this.lzCin;
+    if (op >= LZ_INC) return this.lzCin;
     if (this.lzSize === 8) {
       const dH = this.lzDstHi;
       const dL = this.lzDst;
@@ -122,6 +124,7 @@ export class CpuFlags extends CpuState {
     const op = this.lzOp;
     if (op === LZ_NONE) return (this.rflags & FLAG_OF) !== 0;
     if (op === LZ_LOGIC) return false;
+    if (op === LZ_CFOF) return this.lzSrc !== 0;
     let d: number;
     let s: number;
     let r: number;
@@ -149,7 +152,7 @@ export class CpuFlags extends CpuState {
   getAF(): boolean {
     const op = this.lzOp;
     if (op === LZ_NONE) return (this.rflags & FLAG_AF) !== 0;
-    if (op === LZ_LOGIC) return false;
+    if (op === LZ_LOGIC || op === LZ_CFOF) return false;
     return ((this.lzDst ^ this.lzSrc ^ this.lzRes) & 0x10) !== 0;
   }
 
@@ -179,14 +182,14 @@ export class CpuFlags extends CpuState {
     this.rflags = (this.rflags & ~FLAGS_ARITH) | (bits & FLAGS_ARITH);
   }
 
-  /** Sets ZF/SF/PF from a result (value already masked to `size`), leaving CF/OF/AF as given. */
+  /** Lazily sets ZF/SF/PF from a result (masked to `size`), CF and OF as given, AF clear. */
   resultFlags(size: number, lo: number, hi: number, cf: number, of: boolean): void {
-    let f = cf ? FLAG_CF : 0;
-    if ((lo | hi) === 0) f |= FLAG_ZF;
-    if (size === 8 ? hi < 0 : (lo & SIGN_MASK[size]!) !== 0) f |= FLAG_SF;
-    if (PARITY[lo & 0xff]) f |= FLAG_PF;
-    if (of) f |= FLAG_OF;
-    this.writeArith(f);
+    this.lzOp = LZ_CFOF;
+    this.lzSize = size;
+    this.lzRes = lo;
+    this.lzResHi = size === 8 ? hi : 0;
+    this.lzCin = cf;
+    this.lzSrc = of ? 1 : 0;
   }
 
   /** Evaluates condition code `cc` (low nibble of Jcc/SETcc/CMOVcc, SDM Vol. 1 Appendix B). */

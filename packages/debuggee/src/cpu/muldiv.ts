@@ -9,6 +9,7 @@ import { aluOut } from './alu.js';
 import { VEC_DE } from './faults.js';
 import type { CpuOperands } from './operands.js';
 import { REG_RAX, REG_RDX } from './state.js';
+import { mul64, umul32, umulHi, wide } from './wide.js';
 
 function big64(lo: number, hi: number, signed: boolean): bigint {
   const u = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
@@ -25,11 +26,17 @@ export function imulTrunc(c: CpuOperands, size: number, aL: number, aH: number, 
   let rH = 0;
   let overflow: boolean;
   if (size === 8) {
-    const p = big64(aL, aH, true) * big64(bL, bH, true);
-    const t = BigInt.asIntN(64, p);
-    overflow = t !== p;
-    rL = Number(t & 0xffffffffn) | 0;
-    rH = Number((t >> 32n) & 0xffffffffn) | 0;
+    // Low quadword from 32-bit partial products; overflow decided by magnitude when clear-cut.
+    rL = Math.imul(aL, bL);
+    rH = (umulHi(aL, bL) + Math.imul(aL, bH) + Math.imul(aH, bL)) | 0;
+    const mag = Math.abs(aH * 4294967296 + (aL >>> 0)) * Math.abs(bH * 4294967296 + (bL >>> 0));
+    if (mag < 4.5e18) overflow = false;
+    else if (mag > 1.9e19) overflow = true;
+    else {
+      mul64(aL, aH, bL, bH, true);
+      const s = rH < 0 ? 0xffffffff : 0;
+      overflow = wide.w2 !== s || wide.w3 !== s;
+    }
   } else if (size === 4) {
     rL = Math.imul(aL, bL);
     overflow = aL * bL !== rL;
@@ -64,31 +71,34 @@ export function mulAcc(c: CpuOperands, signed: boolean, size: number, sL: number
     c.resultFlags(2, p & 0xffff, 0, of ? 1 : 0, of);
     return;
   }
-  let p: bigint;
-  let bits: bigint;
   if (size === 4) {
-    p = signed ? BigInt(lo[REG_RAX]! | 0) * BigInt(sL | 0) : BigInt(lo[REG_RAX]! >>> 0) * BigInt(sL >>> 0);
-    bits = 32n;
-  } else {
-    p = big64(lo[REG_RAX]!, hi[REG_RAX]!, signed) * big64(sL, sH, signed);
-    bits = 64n;
-  }
-  const low = BigInt.asUintN(Number(bits), p);
-  const high = BigInt.asUintN(Number(bits), p >> bits);
-  const of = signed ? BigInt.asIntN(Number(bits), low) !== p : high !== 0n;
-  if (size === 4) {
-    lo[REG_RAX] = Number(low) | 0;
+    const a = lo[REG_RAX]!;
+    let l = umul32(a, sL);
+    let h = wide.hi;
+    if (signed) {
+      // Signed high word: subtract the other operand for each negative factor.
+      if (a < 0) h -= sL >>> 0;
+      if ((sL | 0) < 0) h -= a >>> 0;
+      h = h < 0 ? h + 4294967296 * 2 : h;
+    }
+    l |= 0;
+    h |= 0;
+    const of = signed ? h !== l >> 31 : h !== 0;
+    lo[REG_RAX] = l;
     hi[REG_RAX] = 0;
-    lo[REG_RDX] = Number(high) | 0;
+    lo[REG_RDX] = h;
     hi[REG_RDX] = 0;
-    c.resultFlags(4, lo[REG_RAX]!, 0, of ? 1 : 0, of);
-  } else {
-    lo[REG_RAX] = Number(low & 0xffffffffn) | 0;
-    hi[REG_RAX] = Number(low >> 32n) | 0;
-    lo[REG_RDX] = Number(high & 0xffffffffn) | 0;
-    hi[REG_RDX] = Number(high >> 32n) | 0;
-    c.resultFlags(8, lo[REG_RAX]!, hi[REG_RAX]!, of ? 1 : 0, of);
+    c.resultFlags(4, l, 0, of ? 1 : 0, of);
+    return;
   }
+  mul64(lo[REG_RAX]!, hi[REG_RAX]!, sL, sH, signed);
+  lo[REG_RAX] = wide.w0 | 0;
+  hi[REG_RAX] = wide.w1 | 0;
+  lo[REG_RDX] = wide.w2 | 0;
+  hi[REG_RDX] = wide.w3 | 0;
+  const s = signed && hi[REG_RAX]! < 0 ? 0xffffffff : 0;
+  const of = wide.w2 !== s || wide.w3 !== s;
+  c.resultFlags(8, lo[REG_RAX]!, hi[REG_RAX]!, of ? 1 : 0, of);
 }
 
 /** DIV (signed = false) / IDIV of rDX:rAX (or AX) by the source; #DE on zero or overflow. */

@@ -7,9 +7,9 @@
  * Values are handled as BigInt only for RCL/RCR and 64-bit SHLD/SHRD (rare in compiled code).
  */
 import { aluOut } from './alu.js';
-import { PARITY } from './flags.js';
 import type { CpuOperands } from './operands.js';
-import { FLAG_AF, FLAG_CF, FLAG_OF, FLAG_PF, FLAG_SF, FLAG_ZF } from './state.js';
+import { FLAG_CF, FLAG_OF } from './state.js';
+import { bit64, sar64, shl64, shr64, wide } from './wide.js';
 
 export const SH_ROL = 0;
 export const SH_ROR = 1;
@@ -45,18 +45,13 @@ function setFlags(
   cf: number,
   of: number,
 ): void {
-  c.materializeFlags();
-  let f = c.rflags;
-  if (keepArith) {
-    // Rotates touch only CF and OF.
-    f &= ~(FLAG_CF | FLAG_OF);
-  } else {
-    f &= ~(FLAG_CF | FLAG_OF | FLAG_ZF | FLAG_SF | FLAG_PF | FLAG_AF);
-    if ((rL | rH) === 0) f |= FLAG_ZF;
-    const neg = size === 8 ? rH < 0 : ((rL >>> (size * 8 - 1)) & 1) !== 0;
-    if (neg) f |= FLAG_SF;
-    if (PARITY[rL & 0xff]) f |= FLAG_PF;
+  if (!keepArith) {
+    c.resultFlags(size, rL, rH, cf, of !== 0);
+    return;
   }
+  // Rotates touch only CF and OF.
+  c.materializeFlags();
+  let f = c.rflags & ~(FLAG_CF | FLAG_OF);
   if (cf) f |= FLAG_CF;
   if (of) f |= FLAG_OF;
   c.rflags = f;
@@ -67,104 +62,136 @@ function setFlags(
  * half in aluOut.hi. When the masked count is 0 the value is returned unchanged and flags untouched.
  */
 export function shift(c: CpuOperands, op: number, size: number, lo: number, hi: number, count: number): number {
-  const bits = size * 8;
   const n = count & (size === 8 ? 63 : 31);
   if (n === 0) {
     aluOut.hi = size === 8 ? hi : 0;
     return lo;
   }
-  const v = toBig(size, lo, hi);
-  const mask = size === 8 ? MASK64 : (1n << BigInt(bits)) - 1n;
-  const top = BigInt(bits - 1);
-  const B = BigInt(n);
-  let r: bigint;
+  if (op === SH_RCL || op === SH_RCR) return rotateCarry(c, op, size, lo, hi, n);
+  if (size === 8) return shift64(c, op, lo, hi, n);
+  const bits = size * 8;
+  const mask = size === 4 ? -1 : (1 << bits) - 1;
+  const v = size === 4 ? lo | 0 : lo & mask;
+  const top = bits - 1;
+  let r: number;
   let cf: number;
   let of: number;
   switch (op) {
-    case SH_ROL: {
-      const k = BigInt(n % bits);
-      r = ((v << k) | (v >> (BigInt(bits) - k))) & mask;
-      cf = Number(r & 1n);
-      of = Number((r >> top) & 1n) ^ cf;
-      setFlags(c, true, size, 0, 0, cf, of);
-      return fromBig(size, r);
-    }
+    case SH_ROL:
     case SH_ROR: {
-      const k = BigInt(n % bits);
-      r = ((v >> k) | (v << (BigInt(bits) - k))) & mask;
-      cf = Number((r >> top) & 1n);
-      of = cf ^ Number((r >> (top - 1n)) & 1n);
-      setFlags(c, true, size, 0, 0, cf, of);
-      return fromBig(size, r);
-    }
-    case SH_RCL:
-    case SH_RCR: {
-      const m = size <= 2 ? n % (bits + 1) : n;
-      const cin = BigInt(c.getCF());
-      if (m === 0) {
-        aluOut.hi = size === 8 ? hi : 0;
-        return lo;
+      const k = n % bits;
+      if (k === 0) r = v;
+      else if (op === SH_ROL) r = ((v << k) | (v >>> (bits - k))) & mask;
+      else r = ((v >>> k) | (v << (bits - k))) & mask;
+      if (op === SH_ROL) {
+        cf = r & 1;
+        of = ((r >>> top) & 1) ^ cf;
+      } else {
+        cf = (r >>> top) & 1;
+        of = cf ^ ((r >>> (top - 1)) & 1);
       }
-      const wide = (cin << BigInt(bits)) | v; // bits+1 wide: CF above the value
-      const w = BigInt(bits + 1);
-      const k = BigInt(m);
-      const wmask = (1n << w) - 1n;
-      const rot = op === SH_RCL ? ((wide << k) | (wide >> (w - k))) & wmask : ((wide >> k) | (wide << (w - k))) & wmask;
-      r = rot & mask;
-      cf = Number(rot >> BigInt(bits));
-      of = op === SH_RCL ? Number((r >> top) & 1n) ^ cf : Number((r >> top) & 1n) ^ Number((r >> (top - 1n)) & 1n);
       setFlags(c, true, size, 0, 0, cf, of);
-      return fromBig(size, r);
+      aluOut.hi = 0;
+      return size === 4 ? r | 0 : r;
     }
     case SH_SHL:
     case SH_SAL:
-      r = (v << B) & mask;
-      cf = n <= bits ? Number((v >> BigInt(bits - n)) & 1n) : 0;
-      of = Number((r >> top) & 1n) ^ cf;
+      r = (v << n) & mask;
+      cf = n <= bits ? (v >>> (bits - n)) & 1 : 0;
+      of = ((r >>> top) & 1) ^ cf;
       break;
     case SH_SHR:
-      r = v >> B;
-      cf = Number((v >> (B - 1n)) & 1n);
-      of = Number((v >> top) & 1n);
+      r = v >>> n;
+      cf = (v >>> (n - 1)) & 1;
+      of = (v >>> top) & 1;
       break;
     default: {
-      const sv = BigInt.asIntN(bits, v);
-      r = (sv >> B) & mask;
-      cf = Number((sv >> (B - 1n)) & 1n);
+      const sv = size === 4 ? v : (v << (32 - bits)) >> (32 - bits);
+      r = (sv >> n) & mask;
+      cf = (sv >> (n - 1)) & 1;
       of = 0;
       break;
     }
   }
-  const rL = fromBig(size, r);
-  setFlags(c, false, size, rL, aluOut.hi, cf, of);
+  if (size === 4) r |= 0;
+  aluOut.hi = 0;
+  setFlags(c, false, size, r, 0, cf, of);
+  return r;
+}
+
+function shift64(c: CpuOperands, op: number, lo: number, hi: number, n: number): number {
+  let rL: number;
+  let rH: number;
+  let cf: number;
+  let of: number;
+  switch (op) {
+    case SH_ROL:
+    case SH_ROR: {
+      const k = op === SH_ROL ? n : 64 - n;
+      const aL = shl64(lo, hi, k);
+      const aH = wide.hi;
+      const bL = shr64(lo, hi, 64 - k);
+      rL = aL | bL;
+      rH = aH | wide.hi;
+      if (op === SH_ROL) {
+        cf = rL & 1;
+        of = ((rH >>> 31) & 1) ^ cf;
+      } else {
+        cf = (rH >>> 31) & 1;
+        of = cf ^ ((rH >>> 30) & 1);
+      }
+      setFlags(c, true, 8, 0, 0, cf, of);
+      aluOut.hi = rH;
+      return rL;
+    }
+    case SH_SHL:
+    case SH_SAL:
+      rL = shl64(lo, hi, n);
+      rH = wide.hi;
+      cf = bit64(lo, hi, 64 - n);
+      of = ((rH >>> 31) & 1) ^ cf;
+      break;
+    case SH_SHR:
+      rL = shr64(lo, hi, n);
+      rH = wide.hi;
+      cf = bit64(lo, hi, n - 1);
+      of = (hi >>> 31) & 1;
+      break;
+    default:
+      rL = sar64(lo, hi, n);
+      rH = wide.hi;
+      cf = bit64(lo, hi, n - 1);
+      of = 0;
+      break;
+  }
+  aluOut.hi = rH;
+  setFlags(c, false, 8, rL, rH, cf, of);
   return rL;
 }
 
-/** Fast SHL/SHR/SAR for sizes <= 4 (the common case); falls back to `shift` otherwise. */
-export function shift32(c: CpuOperands, op: number, size: number, v: number, count: number): number {
-  const n = count & 31;
-  if (n === 0 || size !== 4 || (op !== SH_SHL && op !== SH_SAL && op !== SH_SHR && op !== SH_SAR)) {
-    return shift(c, op, size, v, 0, count);
+/** RCL/RCR through CF (rare in compiled code: BigInt is fine here). */
+function rotateCarry(c: CpuOperands, op: number, size: number, lo: number, hi: number, n: number): number {
+  const bits = size * 8;
+  const m = size <= 2 ? n % (bits + 1) : n;
+  if (m === 0) {
+    aluOut.hi = size === 8 ? hi : 0;
+    return lo;
   }
-  let r: number;
-  let cf: number;
-  let of: number;
-  if (op === SH_SHR) {
-    r = (v >>> n) | 0;
-    cf = (v >>> (n - 1)) & 1;
-    of = (v >>> 31) & 1;
-  } else if (op === SH_SAR) {
-    r = v >> n;
-    cf = (v >> (n - 1)) & 1;
-    of = 0;
-  } else {
-    r = v << n;
-    cf = (v >>> (32 - n)) & 1;
-    of = ((r >>> 31) & 1) ^ cf;
-  }
-  aluOut.hi = 0;
-  setFlags(c, false, 4, r, 0, cf, of);
-  return r;
+  const v = toBig(size, lo, hi);
+  const mask = (1n << BigInt(bits)) - 1n;
+  const top = BigInt(bits - 1);
+  const cin = BigInt(c.getCF());
+  const wide65 = (cin << BigInt(bits)) | v; // bits+1 wide: CF above the value
+  const w = BigInt(bits + 1);
+  const k = BigInt(m);
+  const wmask = (1n << w) - 1n;
+  const rot =
+    op === SH_RCL ? ((wide65 << k) | (wide65 >> (w - k))) & wmask : ((wide65 >> k) | (wide65 << (w - k))) & wmask;
+  const r = rot & mask;
+  const cf = Number(rot >> BigInt(bits));
+  const of = op === SH_RCL ? Number((r >> top) & 1n) ^ cf : Number((r >> top) & 1n) ^ Number((r >> (top - 1n)) & 1n);
+  setFlags(c, true, size, 0, 0, cf, of);
+  return fromBig(size, r);
 }
 
 /** SHLD (left = true) / SHRD: dst shifted with bits coming in from src. */
