@@ -20,8 +20,6 @@ export const SH_SHR = 5;
 export const SH_SAL = 6;
 export const SH_SAR = 7;
 
-const MASK64 = (1n << 64n) - 1n;
-
 function toBig(size: number, lo: number, hi: number): bigint {
   return size === 8 ? (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0) : BigInt(lo >>> 0) & ((1n << BigInt(size * 8)) - 1n);
 }

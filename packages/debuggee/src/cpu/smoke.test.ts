@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { REG_RAX, REG_RCX, RUN_BUDGET, RUN_HLT } from './cpu.js';
+import { REG_RAX, REG_RCX, RUN_HLT } from './cpu.js';
 import { CODE_BASE, makeTestMachine, poke } from './testkit.js';
 
 describe('smoke', () => {
