@@ -6,8 +6,8 @@ import * as exits from '../cpu/exits.js';
 import { Machine, type MachineConfig } from './machine.js';
 
 const MIB = 1024 * 1024;
-/** Long enough for both vCPUs, every mixed-workload process and two heartbeats. */
-const GOLDEN_INSTRUCTIONS = 12_000_000;
+/** Long enough for both vCPUs, every mixed-workload process, faults, exits and a heartbeat. */
+const GOLDEN_INSTRUCTIONS = 8_000_000;
 const goldenPath = fileURLToPath(new URL('./goldens/mixed-2vcpu.txt', import.meta.url));
 
 function boot(config: Partial<MachineConfig> = {}) {
