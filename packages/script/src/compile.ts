@@ -1,53 +1,18 @@
 /**
- * Compiler: syntax tree → bytecode buffer (format in bytecode.ts). Also the second half of the
- * client's checks: names, arity, `void` values and printf formats are errors here, with positions.
- *
- * Value typing is deliberately light (SPEC §4.4): untyped values (literals, registers, built-ins) are
- * wrapping u64 that compare signed; declared variables keep their C width and signedness (stores
- * truncate and extend them); undeclared variables are `unsigned long long` and compare unsigned.
+ * Compiler: syntax tree → bytecode buffer. The statement half lives here (control flow, loops with
+ * break/continue, functions, printf); expressions.ts types and emits values, assembler.ts encodes.
+ * Together with the parser these are the client's checks: names, arity, `void` values and printf
+ * formats are syntax errors with positions.
  */
-import { LIMITS } from '@hvdbg/protocol';
-import type { AssignOp, BinaryOp, Expr, FunctionDecl, Pos, Program, ScalarType, Stmt } from './ast.js';
-import { DOUBLE, pointerTo, U64 } from './ast.js';
+import type { Expr, FunctionDecl, Program, Stmt } from './ast.js';
 import { BUILTIN_IDS, BUILTINS } from './builtins.js';
-import {
-  CHECK_DIVIDE,
-  CHECK_SHIFT,
-  CVT_F32_BITS_TO_F64,
-  CVT_F64_TO_F32_BITS,
-  CVT_F64_TO_I64,
-  CVT_I64_TO_F64,
-  CVT_ROUND_F32,
-  CVT_U64_TO_F64,
-  FLAG_EXPRESSION,
-  FOP_ADD,
-  FOP_DIV,
-  FOP_EQ,
-  FOP_GE,
-  FOP_GT,
-  FOP_LE,
-  FOP_LT,
-  FOP_MUL,
-  FOP_NE,
-  FOP_SUB,
-  HEADER_BYTES,
-  MAGIC,
-  MAX_STRING_BYTES,
-  OPCODES,
-  OPERAND_BYTES,
-  Op,
-  STRING_ASCII,
-  STRING_WIDE,
-  VERSION,
-} from './bytecode.js';
-import { ScriptSyntaxError } from './errors.js';
+import { Op } from './bytecode.js';
+import { syntaxError as fail } from './errors.js';
+import { ExpressionCompiler, newFunctionState } from './expressions.js';
 import { argumentCount, isFormatError, parseFormat } from './format.js';
 import { type ParseOptions, parse } from './parser.js';
 
-/** Most globals one script may name; the VM holds at most this many in all (SPEC §4.9). */
-export const MAX_GLOBALS = 512;
-/** A frame (locals + operand stack) must fit the 256-slot stack. */
-const MAX_LOCALS = 200;
+export { MAX_GLOBALS } from './assembler.js';
 
 export type CompileOptions = ParseOptions;
 
@@ -57,73 +22,10 @@ export function compileScript(source: string, options: CompileOptions = {}): Uin
   return new Compiler(program).compile(options.mode !== undefined && options.mode !== 'statements');
 }
 
-/** Static type of an expression: a declared C type, or null for untyped u64. */
-type VType = ScalarType | null;
-
-interface Local {
-  slot: number;
-  type: ScalarType;
-  /** Array dimensions; empty for a scalar. Arrays live in the stack slots from `slot` on. */
-  dims: number[];
-}
-
-interface FunctionState {
-  locals: Map<string, Local>;
-  count: number;
-  breaks: number[][];
-  continues: number[][];
-}
-
-const ARITH: Record<string, Op> = {
-  '+': Op.ADD,
-  '-': Op.SUB,
-  '*': Op.MUL,
-  '&': Op.AND,
-  '|': Op.OR,
-  '^': Op.XOR,
-};
-
-const FLOAT_OPS: Partial<Record<BinaryOp, number>> = {
-  '+': FOP_ADD,
-  '-': FOP_SUB,
-  '*': FOP_MUL,
-  '/': FOP_DIV,
-  '<': FOP_LT,
-  '>': FOP_GT,
-  '<=': FOP_LE,
-  '>=': FOP_GE,
-  '==': FOP_EQ,
-  '!=': FOP_NE,
-};
-
-const F64 = new Float64Array(1);
-const F64_BITS = new BigUint64Array(F64.buffer);
-
-/** Width in bits of typed arithmetic: C promotes to at least int. */
-function resultBits(ta: ScalarType | null, tb: ScalarType | null): number {
-  return Math.max(4, ta?.width ?? 4, tb?.width ?? 4) * 8;
-}
-
-function fail(reason: string, at: Pos): never {
-  throw new ScriptSyntaxError(reason, at.line, at.column);
-}
-
-class Compiler {
-  private readonly code: number[] = [];
-  private readonly constants: bigint[] = [];
-  private readonly constantIndex = new Map<bigint, number>();
-  private readonly strings: { wide: boolean; bytes: Uint8Array }[] = [];
-  private readonly stringIndex = new Map<string, number>();
-  private readonly globals: string[] = [];
-  private readonly globalIndex = new Map<string, number>();
-  private readonly functions: { entry: number; params: number; locals: number }[] = [];
-  private readonly functionIndex = new Map<string, { index: number; decl: FunctionDecl }>();
-  private fn!: FunctionState;
-  /** Declared return type of the function being compiled (values convert to it). */
-  private returnType: ScalarType = U64;
-  private readonly types = new WeakMap<Expr, VType>();
-
-  constructor(private readonly program: Program) {}
+class Compiler extends ExpressionCompiler {
+  constructor(private readonly program: Program) {
+    super();
+  }
 
   compile(expressionMode: boolean): Uint8Array {
     const { program } = this;
@@ -132,7 +34,7 @@ class Compiler {
       this.functionIndex.set(decl.name, { index: i + 1, decl });
     });
     this.functions.push({ entry: 0, params: 0, locals: 0 });
-    this.fn = newState();
+    this.fn = newFunctionState();
     if (program.expression) {
       this.expr(program.expression);
       this.emit(Op.RET);
@@ -146,8 +48,8 @@ class Compiler {
     return this.encode(expressionMode);
   }
 
-  private functionBody(decl: FunctionDecl): void {
-    this.fn = newState();
+  protected functionBody(decl: FunctionDecl): void {
+    this.fn = newFunctionState();
     this.returnType = decl.ret;
     for (const p of decl.params) this.declare(p.name, p.type, decl);
     const entry = this.code.length;
@@ -157,147 +59,11 @@ class Compiler {
     this.functions.push({ entry, params: decl.params.length, locals: this.fn.count });
   }
 
-  // -- emission -----------------------------------------------------------------------------------
-
-  /** Append an instruction; returns the offset of its first operand (for patching jumps). */
-  private emit(op: Op, a = 0, b = 0): number {
-    const at = this.code.length + 1;
-    this.code.push(op);
-    const ops = OPCODES[op].operands;
-    for (let i = 0; i < ops.length; i++) {
-      const v = i === 0 ? a : b;
-      const n = OPERAND_BYTES[ops[i]];
-      for (let k = 0; k < n; k++) this.code.push((v >>> (8 * k)) & 0xff);
-    }
-    return at;
-  }
-
-  private jump(op: Op.JMP | Op.JZ | Op.JNZ, target = -1): number {
-    return this.emit(op, target);
-  }
-
-  private patch(at: number, target = this.code.length): void {
-    for (let k = 0; k < 4; k++) this.code[at + k] = (target >>> (8 * k)) & 0xff;
-  }
-
-  private pushNumber(v: bigint): void {
-    const s = BigInt.asIntN(64, v);
-    if (s >= -0x80000000n && s <= 0x7fffffffn) {
-      this.emit(Op.PUSH_I32, Number(s));
-      return;
-    }
-    let i = this.constantIndex.get(v);
-    if (i === undefined) {
-      i = this.constants.length;
-      this.constants.push(v);
-      this.constantIndex.set(v, i);
-    }
-    this.emit(Op.PUSH_CONST, i);
-  }
-
-  private stringRef(text: string, wide: boolean, at: Pos): number {
-    const key = (wide ? 'L' : 'A') + text;
-    let i = this.stringIndex.get(key);
-    if (i !== undefined) return i;
-    let bytes: Uint8Array;
-    if (wide) {
-      bytes = new Uint8Array(text.length * 2);
-      for (let k = 0; k < text.length; k++) {
-        bytes[2 * k] = text.charCodeAt(k) & 0xff;
-        bytes[2 * k + 1] = text.charCodeAt(k) >> 8;
-      }
-    } else {
-      bytes = new Uint8Array(text.length);
-      for (let k = 0; k < text.length; k++) {
-        const c = text.charCodeAt(k);
-        if (c > 0xff) fail('non-ASCII character in a string; use L"…"', at);
-        bytes[k] = c;
-      }
-    }
-    if (bytes.length > MAX_STRING_BYTES) fail(`string longer than ${MAX_STRING_BYTES} bytes`, at);
-    if (this.strings.length >= 0xffff) fail('too many strings', at);
-    i = this.strings.length;
-    this.strings.push({ wide, bytes });
-    this.stringIndex.set(key, i);
-    return i;
-  }
-
-  private globalRef(name: string, at: Pos): number {
-    let i = this.globalIndex.get(name);
-    if (i === undefined) {
-      if (this.globals.length >= MAX_GLOBALS) fail(`too many globals (at most ${MAX_GLOBALS})`, at);
-      i = this.globals.length;
-      this.globals.push(name);
-      this.globalIndex.set(name, i);
-    }
-    return i;
-  }
-
-  private declare(name: string, type: ScalarType, at: Pos, dims: number[] = []): Local {
-    const existing = this.fn.locals.get(name);
-    if (existing) {
-      if (existing.dims.join() !== dims.join() || (dims.length > 0 && existing.type.width !== type.width))
-        fail(`'${name}' is already declared with another shape`, at);
-      existing.type = type;
-      return existing;
-    }
-    const bytes = dims.reduce((n, d) => n * d, type.width);
-    const slots = dims.length === 0 ? 1 : Math.ceil(bytes / 8);
-    if (this.fn.count + slots > MAX_LOCALS) fail(`local variables need more than ${MAX_LOCALS} stack slots`, at);
-    const local = { slot: this.fn.count, type, dims };
-    this.fn.count += slots;
-    this.fn.locals.set(name, local);
-    return local;
-  }
-
-  /** Push the address of `t[i]…` (array indices bounds-checked at run time) or `p[i]`; returns the
-   * element type. */
-  private elementAddress(e: Expr & { k: 'index' }): ScalarType {
-    const local = this.fn.locals.get(e.name);
-    if (!local) fail(`undefined variable '${e.name}'`, e);
-    const pointee = local.type.pointee;
-    if (local.dims.length === 0) {
-      if (!pointee) fail(`'${e.name}' is not an array`, e);
-      if (e.indices.length !== 1) fail(`'${e.name}' needs 1 index`, e);
-      this.emit(Op.LOAD_LOCAL, local.slot);
-      this.expr(e.indices[0]);
-      this.scale(pointee, e);
-      this.emit(Op.ADD);
-      return pointee;
-    }
-    if (e.indices.length !== local.dims.length)
-      fail(`'${e.name}' needs ${local.dims.length} ${local.dims.length === 1 ? 'index' : 'indices'}`, e);
-    e.indices.forEach((index, k) => {
-      if (k > 0) {
-        this.emit(Op.PUSH_I32, local.dims[k]);
-        this.emit(Op.MUL);
-      }
-      this.expr(index);
-      this.emit(Op.BOUND, local.dims[k]);
-      if (k > 0) this.emit(Op.ADD);
-    });
-    this.scale(local.type, e);
-    this.emit(Op.ADDR_LOCAL, local.slot);
-    this.emit(Op.ADD);
-    return local.type;
-  }
-
-  /** Multiply the top value by the size of `t` (pointer arithmetic). */
-  private scale(t: ScalarType, at: Pos): void {
-    if (t.isVoid) fail('arithmetic on a void pointer', at);
-    if (t.width > 1) {
-      this.emit(Op.PUSH_I32, t.width);
-      this.emit(Op.MUL);
-    }
-  }
-
-  // -- statements ---------------------------------------------------------------------------------
-
-  private block(body: Stmt[]): void {
+  protected block(body: Stmt[]): void {
     for (const s of body) this.stmt(s);
   }
 
-  private stmt(s: Stmt): void {
+  protected stmt(s: Stmt): void {
     switch (s.k) {
       case 'block':
         this.block(s.body);
@@ -351,21 +117,20 @@ class Compiler {
         const top = this.code.length;
         this.condition(s.cond);
         const exit = this.jump(Op.JZ);
-        this.loop(s.body, top);
+        const jumps = this.loopBody(s.body);
+        for (const j of jumps.continues) this.patch(j, top);
         this.jump(Op.JMP, top);
         this.patch(exit);
-        this.endLoop(top);
+        for (const j of jumps.breaks) this.patch(j);
         return;
       }
       case 'do': {
         const top = this.code.length;
-        this.fn.breaks.push([]);
-        this.fn.continues.push([]);
-        this.block(s.body);
-        for (const j of this.fn.continues.pop()!) this.patch(j);
+        const jumps = this.loopBody(s.body);
+        for (const j of jumps.continues) this.patch(j);
         this.condition(s.cond);
         this.jump(Op.JNZ, top);
-        for (const j of this.fn.breaks.pop()!) this.patch(j);
+        for (const j of jumps.breaks) this.patch(j);
         return;
       }
       case 'for': {
@@ -376,14 +141,12 @@ class Compiler {
           this.condition(s.cond);
           exit = this.jump(Op.JZ);
         }
-        this.fn.breaks.push([]);
-        this.fn.continues.push([]);
-        this.block(s.body);
-        for (const j of this.fn.continues.pop()!) this.patch(j);
+        const jumps = this.loopBody(s.body);
+        for (const j of jumps.continues) this.patch(j);
         this.block(s.step);
         this.jump(Op.JMP, top);
         if (exit >= 0) this.patch(exit);
-        for (const j of this.fn.breaks.pop()!) this.patch(j);
+        for (const j of jumps.breaks) this.patch(j);
         return;
       }
       case 'break':
@@ -400,123 +163,19 @@ class Compiler {
     }
   }
 
-  /** Body of a while loop: `continue` goes back to the condition at `top`. */
-  private loop(body: Stmt[], top: number): void {
-    this.fn.breaks.push([]);
-    this.fn.continues.push([]);
+  /** A loop body; returns its `break` and `continue` jumps for the caller to patch. */
+  private loopBody(body: Stmt[]): { breaks: number[]; continues: number[] } {
+    const jumps = { breaks: [] as number[], continues: [] as number[] };
+    this.fn.breaks.push(jumps.breaks);
+    this.fn.continues.push(jumps.continues);
     this.block(body);
-    for (const j of this.fn.continues.pop()!) this.patch(j, top);
-  }
-
-  private endLoop(_top: number): void {
-    for (const j of this.fn.breaks.pop()!) this.patch(j);
-  }
-
-  /** `target op= value`; with `keep`, leaves the stored value on the stack (chained `a = b = e`). */
-  private assign(target: Expr, op: AssignOp, value: Expr, keep: boolean, at: Pos): VType {
-    const binop = op === '=' ? undefined : (op.slice(0, -1) as BinaryOp);
-    if ((target.k === 'unary' && target.op === '*') || target.k === 'index') {
-      let type: ScalarType = U64;
-      if (target.k === 'index') type = this.elementAddress(target);
-      else {
-        const t = this.expr(target.e);
-        if (t?.pointee) {
-          if (t.pointee.isVoid) fail('cannot store through a void pointer', target);
-          type = t.pointee;
-        }
-      }
-      if (keep) fail('a store through a pointer or into an array cannot be chained', at);
-      let tv: VType;
-      if (binop) {
-        this.emit(Op.DUP);
-        this.loadMem(type);
-        tv = this.binary(binop, type === U64 ? null : type, value, at);
-      } else tv = this.expr(value);
-      this.storeMem(type, tv, value);
-      return null;
-    }
-    let type: VType;
-    let local: Local | undefined;
-    if (target.k === 'var') {
-      local = this.fn.locals.get(target.name);
-      if (!local) {
-        if (binop) fail(`undefined variable '${target.name}'`, target);
-        local = this.declare(target.name, U64, target); // first assignment declares (u64)
-      }
-      if (local.dims.length > 0) fail(`cannot assign to the array '${target.name}'`, target);
-      type = local.type;
-    } else type = target.k === 'global' ? U64 : null;
-    if (binop) {
-      this.load(target);
-      this.convert(this.binary(binop, type, value, at), type, value);
-    } else this.convert(this.expr(value), type, value);
-    if (keep) this.emit(Op.DUP);
-    if (local) this.emit(Op.STORE_LOCAL, local.slot);
-    else if (target.k === 'global') this.emit(Op.STORE_GLOBAL, this.globalRef(target.name, target));
-    else if (target.k === 'reg') this.emit(Op.STORE_REG, target.id);
-    else fail('cannot assign to this expression', target);
-    return type;
-  }
-
-  private load(target: Expr): void {
-    if (target.k === 'var') this.expr(target);
-    else if (target.k === 'global') this.emit(Op.LOAD_GLOBAL, this.globalRef(target.name, target));
-    else if (target.k === 'reg') this.emit(Op.LOAD_REG, target.id);
-  }
-
-  /**
-   * Convert the value on top of the stack from `from` to `to` (C's conversion on assignment, cast,
-   * argument and return). Registers are untyped and take the value as it is, so a double keeps its
-   * bit pattern there; globals are `unsigned long long` and convert.
-   */
-  private convert(from: VType, to: VType, at: Pos): void {
-    if (to === null || to.pointee) {
-      if (to?.pointee && from?.float) fail('cannot convert a floating-point value to a pointer', at);
-      return;
-    }
-    if (to.float) {
-      if (!from?.float) this.emit(Op.CVT, from !== null && !from.signed ? CVT_U64_TO_F64 : CVT_I64_TO_F64);
-      if (to.width === 4 && !(from?.float && from.width === 4)) this.emit(Op.CVT, CVT_ROUND_F32);
-      return;
-    }
-    if (from?.float) this.emit(Op.CVT, CVT_F64_TO_I64);
-    if (to.width < 8) this.emit(Op.EXT, to.width, to.signed ? 1 : 0);
-  }
-
-  /** Load a value of type `t` from the address on top of the stack. */
-  private loadMem(t: ScalarType): void {
-    this.emit(Op.LOAD_MEM, t.width, t.signed && !t.float ? 1 : 0);
-    if (t.float && t.width === 4) this.emit(Op.CVT, CVT_F32_BITS_TO_F64);
-  }
-
-  /** Store the value on top (of type `from`) as a `t` at the address below it. */
-  private storeMem(t: ScalarType, from: VType, at: Pos): void {
-    this.convert(from, t, at);
-    if (t.float && t.width === 4) this.emit(Op.CVT, CVT_F64_TO_F32_BITS);
-    this.emit(Op.STORE_MEM, t.width);
-  }
-
-  /** A condition's value, as 0/1 for doubles (so -0.0 is false, as in C). */
-  private condition(e: Expr): void {
-    if (this.expr(e)?.float) {
-      this.emit(Op.PUSH_I32, 0);
-      this.emit(Op.FOP, FOP_NE);
-    }
-  }
-
-  /** The static type of `e`, found by compiling it and dropping the code. Memoised per node, so
-   * nested operands are compiled for their type once, not once per enclosing operator. */
-  private staticType(e: Expr): VType {
-    if (this.types.has(e)) return this.types.get(e)!;
-    const mark = this.code.length;
-    const t = this.expr(e);
-    this.code.length = mark;
-    this.types.set(e, t);
-    return t;
+    this.fn.breaks.pop();
+    this.fn.continues.pop();
+    return jumps;
   }
 
   /** A call in statement position; returns false if it is an ordinary value call. */
-  private callStatement(e: Expr & { k: 'call' }): boolean {
+  protected callStatement(e: Expr & { k: 'call' }): boolean {
     if (e.name === 'printf') {
       this.printf(e);
       return true;
@@ -536,7 +195,7 @@ class Compiler {
     return false;
   }
 
-  private printf(e: Expr & { k: 'call' }): void {
+  protected printf(e: Expr & { k: 'call' }): void {
     const [fmt, ...args] = e.args;
     if (fmt?.k !== 'str' || fmt.wide) fail("printf's first argument must be a string literal", fmt ?? e);
     const parts = parseFormat(fmt.text);
@@ -555,305 +214,4 @@ class Compiler {
     });
     this.emit(Op.PRINTF, this.stringRef(fmt.text, false, fmt), args.length);
   }
-
-  // -- expressions --------------------------------------------------------------------------------
-
-  private expr(e: Expr): VType {
-    switch (e.k) {
-      case 'num':
-        this.pushNumber(e.value);
-        return null;
-      case 'float':
-        F64[0] = e.value;
-        this.pushNumber(F64_BITS[0]);
-        return DOUBLE;
-      case 'str':
-        this.emit(Op.PUSH_STR, this.stringRef(e.text, e.wide, e));
-        return null;
-      case 'reg':
-        this.emit(Op.LOAD_REG, e.id);
-        return null;
-      case 'pseudo':
-        this.emit(Op.LOAD_PSEUDO, e.id);
-        return null;
-      case 'global':
-        this.emit(Op.LOAD_GLOBAL, this.globalRef(e.name, e));
-        return U64;
-      case 'var': {
-        const local = this.fn.locals.get(e.name);
-        if (!local) fail(`undefined variable '${e.name}'`, e);
-        if (local.dims.length > 0) {
-          this.emit(Op.ADDR_LOCAL, local.slot); // an array is a pointer to its first element, as in C
-          return pointerTo(local.type);
-        }
-        this.emit(Op.LOAD_LOCAL, local.slot);
-        return local.type;
-      }
-      case 'index': {
-        const type = this.elementAddress(e);
-        this.loadMem(type);
-        return type.float ? DOUBLE : type;
-      }
-      case 'assign':
-        return this.assign(e.target, '=', e.value, true, e);
-      case 'sizeof': {
-        let size = 8;
-        const local = e.e.k === 'var' ? this.fn.locals.get(e.e.name) : undefined;
-        if (local && local.dims.length > 0) size = local.dims.reduce((n, d) => n * d, local.type.width);
-        else {
-          // Compile for the type only, then drop the code: sizeof never evaluates its operand.
-          const mark = this.code.length;
-          size = this.expr(e.e)?.width ?? 8;
-          this.code.length = mark;
-        }
-        this.pushNumber(BigInt(size));
-        return null;
-      }
-      case 'cast': {
-        const from = this.expr(e.e);
-        if (e.type.pointee && from?.float) fail('cannot cast a floating-point value to a pointer', e);
-        this.convert(from, e.type, e);
-        return e.type;
-      }
-      case 'unary':
-        switch (e.op) {
-          case '&':
-            return this.address(e.e);
-          case '*': {
-            // Through a typed pointer: its pointee's width and sign; otherwise a qword (`*@rsp`).
-            const p = this.expr(e.e)?.pointee;
-            if (p?.isVoid) fail('cannot dereference a void pointer', e);
-            if (p) this.loadMem(p);
-            else this.emit(Op.LOAD_MEM, 8, 0);
-            return p?.float ? DOUBLE : (p ?? null);
-          }
-          case '!':
-            if (this.expr(e.e)?.float) {
-              this.emit(Op.PUSH_I32, 0);
-              this.emit(Op.FOP, FOP_EQ);
-            } else this.emit(Op.LNOT);
-            return { width: 4, signed: true, isVoid: false };
-          default: {
-            const t = this.expr(e.e);
-            if (t?.float) {
-              if (e.op === '~') fail("operator '~' needs an integer operand", e);
-              this.emit(Op.FNEG);
-              return DOUBLE;
-            }
-            this.emit(e.op === '-' ? Op.NEG : Op.NOT);
-            return this.narrow(t, t);
-          }
-        }
-      case 'binary': {
-        const ta = this.expr(e.a);
-        return this.binary(e.op, ta, e.b, e);
-      }
-      case 'logical': {
-        // Short-circuit to 0/1: a && b → a ? (b ? 1 : 0) : 0.
-        const isAnd = e.op === '&&';
-        this.condition(e.a);
-        const first = this.jump(isAnd ? Op.JZ : Op.JNZ);
-        this.condition(e.b);
-        const second = this.jump(isAnd ? Op.JZ : Op.JNZ);
-        this.emit(Op.PUSH_I32, isAnd ? 1 : 0);
-        const end = this.jump(Op.JMP);
-        this.patch(first);
-        this.patch(second);
-        this.emit(Op.PUSH_I32, isAnd ? 0 : 1);
-        this.patch(end);
-        return null;
-      }
-      case 'call':
-        return this.call(e);
-    }
-  }
-
-  /** Push the address of a variable or element; returns the pointer's type. */
-  private address(e: Expr): ScalarType {
-    if (e.k === 'index') return pointerTo(this.elementAddress(e));
-    if (e.k === 'var') {
-      const local = this.fn.locals.get(e.name);
-      if (!local) fail(`undefined variable '${e.name}'`, e);
-      this.emit(Op.ADDR_LOCAL, local.slot);
-      return pointerTo(local.type); // `&t` of an array points at its first element here
-    }
-    if (e.k === 'global') {
-      this.emit(Op.ADDR_GLOBAL, this.globalRef(e.name, e));
-      return pointerTo(U64);
-    }
-    return fail("'&' needs a variable", e);
-  }
-
-  /** Left operand already on the stack; compiles the right one and the operator. */
-  private binary(op: BinaryOp, ta: VType, b: Expr, at: Pos): VType {
-    if (ta?.float || this.staticType(b)?.float) return this.floatBinary(op, ta, b, at);
-    const tb = this.expr(b);
-    if ((op === '+' || op === '-') && (ta?.pointee || tb?.pointee)) return this.pointerArithmetic(op, ta, tb, at);
-    // C-like: typed operands decide width and signedness; untyped ones count as signed for
-    // comparisons (SPEC: untyped `<` is signed) and as unsigned for division and shifts.
-    const signedCompare = (ta === null || ta.signed) && (tb === null || tb.signed);
-    const typedSigned = (ta !== null || tb !== null) && signedCompare;
-    switch (op) {
-      case '<':
-        this.emit(signedCompare ? Op.LTS : Op.LTU);
-        return null;
-      case '>':
-        this.emit(signedCompare ? Op.GTS : Op.GTU);
-        return null;
-      case '<=':
-        this.emit(signedCompare ? Op.LES : Op.LEU);
-        return null;
-      case '>=':
-        this.emit(signedCompare ? Op.GES : Op.GEU);
-        return null;
-      case '==':
-        this.emit(Op.EQ);
-        return null;
-      case '!=':
-        this.emit(Op.NE);
-        return null;
-      case '/':
-      case '%':
-        if (typedSigned) this.emit(Op.CHECK, CHECK_DIVIDE, resultBits(ta, tb));
-        this.emit(op === '/' ? (typedSigned ? Op.DIVS : Op.DIVU) : typedSigned ? Op.MODS : Op.MODU);
-        break;
-      case '<<':
-      case '>>':
-        // A typed left operand (after promotion to int) may not be shifted by its width or more.
-        if (ta !== null) this.emit(Op.CHECK, CHECK_SHIFT, resultBits(ta, null));
-        if (op === '<<') this.emit(Op.SHL);
-        else this.emit(ta?.signed ? Op.SHRS : Op.SHRU);
-        return this.narrow(ta, ta);
-      default:
-        if (!(op in ARITH)) fail(`unsupported operator '${op}'`, at);
-        this.emit(ARITH[op]);
-    }
-    return this.narrow(ta, tb);
-  }
-
-  /** Arithmetic and comparisons with a double operand: the other one converts (C's usual
-   * conversions; untyped values count as signed). */
-  private floatBinary(op: BinaryOp, ta: VType, b: Expr, at: Pos): VType {
-    const kind = FLOAT_OPS[op];
-    if (kind === undefined) fail(`operator '${op}' needs integer operands`, at);
-    if (ta?.pointee) fail('cannot mix a pointer and a floating-point value', at);
-    this.convert(ta, DOUBLE, at);
-    const tb = this.expr(b);
-    if (tb?.pointee) fail('cannot mix a pointer and a floating-point value', at);
-    this.convert(tb, DOUBLE, at);
-    this.emit(Op.FOP, kind);
-    return kind <= FOP_DIV ? DOUBLE : null;
-  }
-
-  /** `p + n`, `p - n` scale n by the pointee's size; `p - q` is a signed element count. */
-  private pointerArithmetic(op: '+' | '-', ta: VType, tb: VType, at: Pos): VType {
-    if (!ta?.pointee) fail('put the pointer first: write p + n', at);
-    if (tb?.pointee) {
-      if (op === '+') fail('cannot add two pointers', at);
-      this.emit(Op.SUB);
-      if (ta.pointee.width > 1) {
-        this.emit(Op.PUSH_I32, ta.pointee.width);
-        this.emit(Op.DIVS);
-      }
-      return { width: 8, signed: true, isVoid: false };
-    }
-    this.scale(ta.pointee, at);
-    this.emit(op === '+' ? Op.ADD : Op.SUB);
-    return ta;
-  }
-
-  /** Result type of arithmetic on typed operands (C promotion to at least int), narrowing the value. */
-  private narrow(ta: VType, tb: VType): VType {
-    if (ta === null && tb === null) return null;
-    const width = Math.max(4, ta?.width ?? 4, tb?.width ?? 4) as 4 | 8;
-    const signed = (ta === null || ta.signed) && (tb === null || tb.signed);
-    if (width < 8) this.emit(Op.EXT, width, signed ? 1 : 0);
-    return { width, signed, isVoid: false };
-  }
-
-  private call(e: Expr & { k: 'call' }): VType {
-    const name = e.name;
-    if (name === 'printf') fail("'printf' has no value", e);
-    if (name === 'not' || name === 'neg') {
-      this.expr(e.args[0]);
-      this.emit(name === 'not' ? Op.NOT : Op.NEG);
-      return null;
-    }
-    if (name === 'reference') return this.address(e.args[0]);
-    const user = this.functionIndex.get(name);
-    if (user) {
-      if (user.decl.ret.isVoid) fail(`'${name}' returns void and has no value`, e);
-      this.userCall(user.decl, user.index, e.args);
-      return user.decl.ret;
-    }
-    const id = BUILTIN_IDS.get(name)!;
-    if (!BUILTINS[id].value) fail(`'${name}' has no value`, e);
-    for (const a of e.args) this.expr(a);
-    this.emit(Op.CALL_BUILTIN, id, e.args.length);
-    return null;
-  }
-
-  /** Arguments are converted to the parameter types (by value), then CALL. */
-  private userCall(decl: FunctionDecl, index: number, args: Expr[]): void {
-    args.forEach((a, i) => {
-      this.convert(this.expr(a), decl.params[i].type, a);
-    });
-    this.emit(Op.CALL, index);
-  }
-
-  // -- encoding -----------------------------------------------------------------------------------
-
-  private encode(expressionMode: boolean): Uint8Array {
-    const nameBytes = this.globals.map((g) => Buffer.from(g, 'latin1'));
-    const size =
-      HEADER_BYTES +
-      this.functions.length * 8 +
-      this.constants.length * 8 +
-      this.strings.reduce((n, s) => n + 3 + s.bytes.length, 0) +
-      nameBytes.reduce((n, b) => n + 1 + b.length, 0) +
-      this.code.length;
-    if (size > LIMITS.maxScriptBytes)
-      fail(`the compiled script takes ${size} bytes, over the ${LIMITS.maxScriptBytes}-byte limit`, {
-        line: 1,
-        column: 1,
-      });
-    const out = new Uint8Array(size);
-    const dv = new DataView(out.buffer);
-    dv.setUint32(0, MAGIC, true);
-    dv.setUint16(4, VERSION, true);
-    dv.setUint16(6, expressionMode ? FLAG_EXPRESSION : 0, true);
-    dv.setUint16(8, this.functions.length, true);
-    dv.setUint16(10, this.constants.length, true);
-    dv.setUint16(12, this.strings.length, true);
-    dv.setUint16(14, this.globals.length, true);
-    dv.setUint32(16, this.code.length, true);
-    let p = HEADER_BYTES;
-    for (const f of this.functions) {
-      dv.setUint32(p, f.entry, true);
-      dv.setUint16(p + 4, f.params, true);
-      dv.setUint16(p + 6, f.locals, true);
-      p += 8;
-    }
-    for (const c of this.constants) {
-      dv.setBigUint64(p, BigInt.asUintN(64, c), true);
-      p += 8;
-    }
-    for (const s of this.strings) {
-      out[p] = s.wide ? STRING_WIDE : STRING_ASCII;
-      dv.setUint16(p + 1, s.bytes.length, true);
-      out.set(s.bytes, p + 3);
-      p += 3 + s.bytes.length;
-    }
-    for (const b of nameBytes) {
-      out[p] = b.length;
-      out.set(b, p + 1);
-      p += 1 + b.length;
-    }
-    out.set(this.code, p);
-    return out;
-  }
-}
-
-function newState(): FunctionState {
-  return { locals: new Map(), count: 0, breaks: [], continues: [] };
 }

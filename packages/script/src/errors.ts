@@ -22,6 +22,11 @@ export class ScriptSyntaxError extends HvdbgError {
   }
 }
 
+/** Raise a syntax error at a node's position (the compiler's one way to fail). */
+export function syntaxError(reason: string, at: { line: number; column: number }): never {
+  throw new ScriptSyntaxError(reason, at.line, at.column);
+}
+
 export class ScriptVerifyError extends HvdbgError {
   constructor(message: string) {
     super('E_SCRIPT_VERIFY', message);

@@ -107,6 +107,18 @@ const TOKENS = [
   '//c\n',
   'fun',
   'fun2',
+  'double',
+  'float',
+  '1.5',
+  '.25',
+  '"%f"',
+  'typedef',
+  't[2]',
+  '[',
+  ']',
+  'int t[2] = {1, 2};',
+  '*p',
+  'int *p = t;',
 ] as const;
 
 const soup = fc.array(fc.constantFrom(...TOKENS), { maxLength: 40 }).map((t) => t.join(' '));

@@ -28,8 +28,11 @@ export {
   FULL_REGISTER_COUNT,
   FULL_REGISTERS,
   type FullRegisterName,
+  REGISTER_BASE,
   REGISTER_COUNT,
   REGISTER_NAMES,
+  REGISTER_SHIFT,
+  REGISTER_WIDTH,
   REGISTERS,
   registerId,
 } from './registers.js';

@@ -18,6 +18,7 @@
  * word indices, so the VM dispatches on a typed array without decoding bytes.
  */
 import { LIMITS } from '@hvdbg/protocol';
+import { MAX_GLOBALS } from './assembler.js';
 import { BUILTINS } from './builtins.js';
 import {
   CHECK_KINDS,
@@ -34,7 +35,6 @@ import {
   STRING_WIDE,
   VERSION,
 } from './bytecode.js';
-import { MAX_GLOBALS } from './compile.js';
 import { ScriptVerifyError } from './errors.js';
 import { argumentCount, type FormatParts, isFormatError, parseFormat } from './format.js';
 import { PSEUDO_COUNT } from './host.js';

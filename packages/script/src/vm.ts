@@ -9,6 +9,8 @@
  * Limits (quickjs-style, each with its own message): step budget (counted per instruction, checked
  * on backward jumps and calls), 256 stack slots shared by all frames, call depth, output per message.
  */
+
+import { MAX_GLOBALS } from './assembler.js';
 import {
   CHECK_DIVIDE,
   CHECK_SHIFT,
@@ -28,7 +30,6 @@ import {
   FOP_SUB,
 } from './bytecode.js';
 import { callBuiltin } from './calls.js';
-import { MAX_GLOBALS } from './compile.js';
 import { formatFloat, formatInteger, pad } from './format.js';
 import {
   PSEUDO_BUFFER,
