@@ -76,6 +76,15 @@ struct thread {
   u64 wake_tick;
 };
 
+/* Layouts the debugger reads (guest/BOOT.md, "Kernel objects"); changing them is an ABI change. */
+_Static_assert(__builtin_offsetof(struct process, state) == 0x08, "process.state");
+_Static_assert(__builtin_offsetof(struct process, name) == 0x14, "process.name");
+_Static_assert(__builtin_offsetof(struct process, pml4) == 0x28, "process.pml4");
+_Static_assert(sizeof(struct process) == 0x78, "struct process");
+_Static_assert(__builtin_offsetof(struct thread, state) == 0x08, "thread.state");
+_Static_assert(__builtin_offsetof(struct thread, proc) == 0x10, "thread.proc");
+_Static_assert(sizeof(struct thread) == 0x30, "struct thread");
+
 /* Per-CPU block at GS base in kernel mode; entry.S uses the first three fields by offset. */
 struct percpu {
   struct percpu *self;   /* 0x00 */
