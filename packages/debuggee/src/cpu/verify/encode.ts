@@ -4,7 +4,7 @@
  * assembled by hand (not through an assembler) so the cases can carry any prefix order, redundant
  * REX bytes and every addressing form, the way real code and hostile input do.
  */
-import { CODE_ADDR, DATA_ADDR, DATA_SIZE, GS_BASE } from './layout.js';
+import { CODE_ADDR, DATA_ADDR, DATA_SIZE, FS_BASE, GS_BASE } from './layout.js';
 
 const MASK64 = (1n << 64n) - 1n;
 
@@ -136,7 +136,7 @@ export interface MemOptions {
   span?: number;
   /** Allow RIP-relative addressing (only for operands that are read or not accessed at all). */
   ripRelative?: boolean;
-  /** Allow a GS segment override. */
+  /** Allow an FS/GS segment override. */
   gs?: boolean;
   /** Where in the data region the access should land (offset); random when absent. */
   offset?: number;
@@ -168,10 +168,11 @@ export function rmMemory(rng: Rng, ins: Insn, st: CaseState, reg: number, size: 
   const span = opt.span ?? size;
   const offset = opt.offset ?? rng.int(DATA_SIZE - span + 1);
   let target = BigInt(DATA_ADDR + offset);
-  const useGs = opt.gs !== false && rng.chance(0.05);
-  if (useGs) {
-    ins.legacy.push(0x65);
-    target -= BigInt(GS_BASE);
+  if (opt.gs !== false && rng.chance(0.06)) {
+    // FS/GS overrides are real in 64-bit mode: the base is added.
+    const fs = rng.chance(0.5);
+    ins.legacy.push(fs ? 0x64 : 0x65);
+    target -= BigInt(fs ? FS_BASE : GS_BASE);
   } else if (rng.chance(0.05)) {
     ins.legacy.push(rng.pick([0x26, 0x2e, 0x36, 0x3e])); // ES/CS/SS/DS: ignored in 64-bit mode
   }

@@ -15,7 +15,7 @@ import {
   sizePrefix,
   WIDE,
 } from './gen-common.js';
-import { DATA_ADDR, DATA_SIZE, FLAG_DF, GS_BASE, STACK_TOP } from './layout.js';
+import { DATA_ADDR, DATA_SIZE, FLAG_DF, FS_BASE, GS_BASE, STACK_TOP } from './layout.js';
 
 /** mov r/m,reg; reg,r/m; reg,imm (B0/B8, imm64 with REX.W); r/m,imm (C6/C7); moffs (A0–A3). */
 export const mov: Family = (rng) => {
@@ -175,8 +175,10 @@ export const stringOp: Family = (rng) => {
   }
   let srcBase = BigInt(DATA_ADDR + srcOff);
   if ((s.name === 'movs' || s.name === 'cmps' || s.name === 'lods') && rng.chance(0.1)) {
-    ins.legacy.unshift(0x65); // the source segment can be overridden; ES:RDI cannot
-    srcBase -= BigInt(GS_BASE);
+    // The source segment can be overridden; ES:RDI cannot.
+    const fs = rng.chance(0.5);
+    ins.legacy.unshift(fs ? 0x64 : 0x65);
+    srcBase -= BigInt(fs ? FS_BASE : GS_BASE);
   }
   st.set(6, srcBase);
   st.set(7, BigInt(DATA_ADDR + dstOff));

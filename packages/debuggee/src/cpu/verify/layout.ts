@@ -7,7 +7,8 @@
  *              first #BP: the INT3 after the snippet, the INT3 a branch landed on, or a real fault.
  *   DATA_ADDR  DATA_SIZE bytes filled with `dataPattern(seed)` and then the case's patches; memory
  *              operands point here through base registers, RSP normally too (STACK_TOP).
- *   GS_BASE    the GS segment base, inside the data region, for GS-prefixed operands.
+ *   GS_BASE,   the GS and FS segment bases, inside the data region, for GS/FS-prefixed operands.
+ *   FS_BASE
  *
  * Registers the case does not set get `fillerRegs(regSeed)`, so fixtures store only operands.
  */
@@ -17,6 +18,7 @@ export const CODE_SIZE = 0x1000;
 export const DATA_ADDR = 0x2000_0000;
 export const DATA_SIZE = 0x2000;
 export const GS_BASE = 0x2000_1000;
+export const FS_BASE = 0x2000_0c00;
 export const STACK_TOP = DATA_ADDR + 0x1800;
 /** Trap number the oracle reports when its watchdog fired (the snippet never ended). */
 export const TRAPNO_TIMEOUT = 100;

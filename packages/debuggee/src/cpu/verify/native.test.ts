@@ -4,7 +4,17 @@
  * buildOracle() must say so (the comparison then runs from the fixtures).
  */
 import { describe, expect, test } from 'vitest';
-import { type CaseInput, CODE_ADDR, DATA_ADDR, FLAG_CF, FLAG_OF, FLAG_ZF, STACK_TOP } from './layout.js';
+import {
+  type CaseInput,
+  CODE_ADDR,
+  DATA_ADDR,
+  FLAG_CF,
+  FLAG_OF,
+  FLAG_ZF,
+  FS_BASE,
+  GS_BASE,
+  STACK_TOP,
+} from './layout.js';
 import { buildOracle, hasGcc, nativeCpuId, runNative } from './native.js';
 
 const base = (c: string, r: Record<string, string> = {}, f = 0): CaseInput => ({
@@ -59,6 +69,16 @@ describe('native oracle', () => {
     expect(push!.d).toEqual([[STACK_TOP - DATA_ADDR - 8, '8877665544332211']]);
     expect(push!.r[4]).toBe(hex(STACK_TOP - 8));
     expect(jmp!.i).toBe(hex(CODE_ADDR + 2 + 0x10 + 1)); // after the INT3 it landed on
+  });
+
+  test('applies the FS and GS bases to overridden operands', () => {
+    const at = (base: number) => base - DATA_ADDR;
+    const [fs, gs] = runNative(binary, [
+      { ...base('64488b00', { 0: '8' }), p: [[at(FS_BASE) + 8, '0102030405060708']] }, // mov rax, fs:[rax]
+      { ...base('65488b00', { 0: '10' }), p: [[at(GS_BASE) + 16, '1112131415161718']] }, // mov rax, gs:[rax]
+    ]);
+    expect(fs!.r[0]).toBe('807060504030201');
+    expect(gs!.r[0]).toBe('1817161514131211');
   });
 
   test('names the CPU it ran on', () => {

@@ -1,7 +1,7 @@
 /**
  * Runs verification cases on the emulated CPU in the same picture the native oracle sees
  * (layout.ts): 64-bit user mode (CPL 3, CS 0x33, SS 0x2b as on Linux), the code page and the data
- * region mapped user-accessible at the oracle's linear addresses, GS base at GS_BASE, an IDT whose
+ * region mapped user-accessible at the oracle's linear addresses, FS/GS bases as there, an IDT whose
  * gates are DPL 0 except #BP/#OF (so INT n from user mode is #GP as on the host kernel).
  *
  * A run ends when RIP reaches an INT3 byte of the code page that is not part of the snippet (the
@@ -23,6 +23,7 @@ import {
   DATA_SIZE,
   diffRuns,
   FLAGS_COMPARED,
+  FS_BASE,
   GS_BASE,
   hexToBytes,
   initialData,
@@ -38,6 +39,7 @@ const CR0_WP = 1n << 16n;
 const CR0_PG = 1n << 31n;
 const CR4_PAE = 1n << 5n;
 const MSR_EFER = 0xc000_0080;
+const MSR_FS_BASE = 0xc000_0100;
 const MSR_GS_BASE = 0xc000_0101;
 const EFER_SCE = 1n << 0n;
 const EFER_LME = 1n << 8n;
@@ -156,6 +158,7 @@ export class SnippetMachine {
     cpu.setSegmentSelector(1, USER_CS);
     cpu.setSegmentSelector(2, USER_SS);
     for (const seg of [0, 3, 4, 5]) cpu.setSegmentSelector(seg, 0);
+    cpu.setMsr(MSR_FS_BASE, BigInt(FS_BASE));
     cpu.setMsr(MSR_GS_BASE, BigInt(GS_BASE));
     cpu.setRflags(RFLAGS_FIXED | RFLAGS_IF);
     cpu.setRip(BigInt(CODE_ADDR));

@@ -14,8 +14,10 @@
  *    terminating event arrives as a signal (SIGTRAP/SIGSEGV/SIGBUS/SIGFPE/SIGILL); its handler runs
  *    on an alternate stack (the case's RSP may be anything), copies the machine context (GPRs,
  *    RIP, RFLAGS, trap number, error code, CR2) and siglongjmps back. ITIMER_REAL guards against a
- *    snippet that loops forever. The GS base is GS_BASE (glibc on x86-64 leaves GS alone), so
- *    GS-prefixed operands are checked too; FS stays glibc's thread pointer and is not used.
+ *    snippet that loops forever.
+ *  - Segment bases: GS is GS_BASE for the whole run (glibc on x86-64 leaves GS alone). FS is glibc's
+ *    thread pointer, so oracle_enter switches it to FS_BASE with WRFSBASE just before the snippet and
+ *    the signal entry (signal_entry, assembly) switches it back before any C code runs.
  *
  * Protocol (one case per line on stdin, one result per line on stdout, all numbers hex):
  *   in:  CODE R0..R15 RFLAGS DATASEED [OFF:BYTES ...]      registers in Intel encoding order
@@ -32,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <asm/prctl.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -42,8 +45,9 @@
 #define CODE_SIZE 0x1000UL
 #define DATA_ADDR 0x20000000UL
 #define DATA_SIZE 0x2000UL
-/* GS-prefixed operands address the data region through this base (set with arch_prctl). */
+/* GS- and FS-prefixed operands address the data region through these bases. */
 #define GS_BASE 0x20001000UL
+#define FS_BASE 0x20000c00UL
 #define MAX_CODE 64
 #define TRAPNO_TIMEOUT 100
 
@@ -51,6 +55,8 @@
 uint64_t g_in_regs[16];
 uint64_t g_in_flags;
 uint64_t g_code_entry = CODE_ADDR;
+uint64_t g_case_fs = FS_BASE;
+uint64_t g_libc_fs;
 
 static sigjmp_buf g_env;
 static volatile sig_atomic_t g_running;
@@ -62,6 +68,8 @@ void oracle_enter(void);
 __asm__(".text\n"
         ".globl oracle_enter\n"
         "oracle_enter:\n"
+        "  movq g_case_fs(%rip), %rax\n"
+        "  wrfsbase %rax\n"
         "  pushq g_in_flags(%rip)\n"
         "  popfq\n"
         "  movq g_in_regs+0(%rip), %rax\n"
@@ -86,7 +94,17 @@ __asm__(".text\n"
 static const int GREG_OF[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
                                 REG_R8,  REG_R9,  REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15};
 
-static void on_signal(int sig, siginfo_t *info, void *ctx) {
+/* Every signal enters here: restore glibc's FS base, then the C handler. */
+void signal_entry(int sig, siginfo_t *info, void *ctx);
+__asm__(".text\n"
+        ".globl signal_entry\n"
+        "signal_entry:\n"
+        "  movq g_libc_fs(%rip), %rax\n"
+        "  wrfsbase %rax\n"
+        "  jmp on_signal\n");
+
+void on_signal(int sig, siginfo_t *info, void *ctx);
+void on_signal(int sig, siginfo_t *info, void *ctx) {
   (void)info;
   if (!g_running) return; /* a late watchdog tick after the case already ended */
   g_running = 0;
@@ -233,8 +251,12 @@ int main(void) {
     fprintf(stderr, "oracle: cannot map the fixed code/data pages\n");
     return 2;
   }
-  if (syscall(SYS_arch_prctl, ARCH_SET_GS, GS_BASE) != 0) {
-    fprintf(stderr, "oracle: cannot set the GS base\n");
+  if (syscall(SYS_arch_prctl, ARCH_SET_GS, GS_BASE) != 0 || syscall(SYS_arch_prctl, ARCH_GET_FS, &g_libc_fs) != 0) {
+    fprintf(stderr, "oracle: cannot set the GS base or read the FS base\n");
+    return 2;
+  }
+  if (!(getauxval(AT_HWCAP2) & 2)) { /* HWCAP2_FSGSBASE: the kernel lets user mode use WRFSBASE */
+    fprintf(stderr, "oracle: needs FSGSBASE (Linux 5.9+ on a CPU that has it)\n");
     return 2;
   }
   static uint8_t altstack[1 << 16];
@@ -242,7 +264,7 @@ int main(void) {
   sigaltstack(&ss, NULL);
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = on_signal;
+  sa.sa_sigaction = signal_entry;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
   sigemptyset(&sa.sa_mask);
   const int sigs[] = {SIGTRAP, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGALRM};
