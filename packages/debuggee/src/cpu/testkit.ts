@@ -105,3 +105,62 @@ export function poke(m: PhysicalMemory, pa: number, code: number[] | string): vo
       : Uint8Array.from(code);
   m.writeBytes(pa, bytes);
 }
+
+export const PTE_P = 1n;
+export const PTE_W = 2n;
+export const PTE_U = 4n;
+export const PTE_A = 0x20n;
+export const PTE_D = 0x40n;
+export const PTE_PS = 0x80n;
+export const PTE_G = 0x100n;
+export const PTE_NX = 1n << 63n;
+
+/** Builds 4-level page tables in physical memory from a bump allocator (tables at `base`..). */
+export class PageTableBuilder {
+  readonly root: number;
+  private next: number;
+
+  constructor(
+    private readonly memory: PhysicalMemory,
+    base: number,
+  ) {
+    this.root = base;
+    this.next = base + 0x1000;
+    memory.writeBytes(base, new Uint8Array(0x1000));
+  }
+
+  private table(entryPa: number): number {
+    const e = this.memory.read64(entryPa);
+    if ((e & PTE_P) !== 0n) return Number(e & 0x000ffffffffff000n);
+    const t = this.next;
+    this.next += 0x1000;
+    this.memory.writeBytes(t, new Uint8Array(0x1000));
+    this.memory.write64(entryPa, BigInt(t) | PTE_P | PTE_W | PTE_U);
+    return t;
+  }
+
+  private index(lin: bigint, shift: bigint): number {
+    return Number((lin >> shift) & 511n);
+  }
+
+  /** Maps one page of `size` (4 KiB, 2 MiB or 1 GiB) with leaf flags (P is added). */
+  map(lin: bigint, pa: number, flags: bigint, size: 4096 | 0x200000 | 0x40000000 = 4096): number {
+    const u = BigInt.asUintN(64, lin);
+    const pdpt = this.table(this.root + this.index(u, 39n) * 8);
+    if (size === 0x40000000) {
+      const ea = pdpt + this.index(u, 30n) * 8;
+      this.memory.write64(ea, BigInt(pa) | flags | PTE_P | PTE_PS);
+      return ea;
+    }
+    const pd = this.table(pdpt + this.index(u, 30n) * 8);
+    if (size === 0x200000) {
+      const ea = pd + this.index(u, 21n) * 8;
+      this.memory.write64(ea, BigInt(pa) | flags | PTE_P | PTE_PS);
+      return ea;
+    }
+    const pt = this.table(pd + this.index(u, 21n) * 8);
+    const ea = pt + this.index(u, 12n) * 8;
+    this.memory.write64(ea, BigInt(pa) | flags | PTE_P);
+    return ea;
+  }
+}
