@@ -33,6 +33,10 @@ interface EventCommandInfo {
   preOnly?: boolean;
   /** Inclusive range of a numeric parameter. */
   range?: [bigint, bigint];
+  /** What `$context` (script), R8 (code) and RDX (condition) hold (SPEC §2.1). */
+  context: string;
+  /** What `sc on` / `event_sc(1)` suppresses. */
+  shortCircuit: string;
 }
 
 /** The event commands in SPEC §2.1 order. */
@@ -43,14 +47,26 @@ export const EVENT_COMMANDS: readonly EventCommandInfo[] = [
     shape: 'optional',
     syntax: '!syscall [n]',
     summary: 'SYSCALL (optionally only RAX = n)',
+    context: 'the syscall number',
+    shortCircuit: 'no SYSCALL; the script may set @rax',
   },
-  { kind: 'sysret', aliases: ['!sysret2'], shape: 'none', syntax: '!sysret', summary: 'SYSRET' },
+  {
+    kind: 'sysret',
+    aliases: ['!sysret2'],
+    shape: 'none',
+    syntax: '!sysret',
+    summary: 'SYSRET',
+    context: 'the address of the SYSRET',
+    shortCircuit: 'no SYSRET',
+  },
   {
     kind: 'cpuid',
     aliases: [],
     shape: 'optional',
     syntax: '!cpuid [leaf]',
     summary: 'CPUID (optionally one EAX leaf)',
+    context: 'the leaf (in post, RAX holds the output)',
+    shortCircuit: 'the script supplies RAX/RBX/RCX/RDX',
   },
   {
     kind: 'msrread',
@@ -59,6 +75,8 @@ export const EVENT_COMMANDS: readonly EventCommandInfo[] = [
     syntax: '!msrread [msr]',
     summary: 'RDMSR (optionally one MSR)',
     range: [0n, 0xffff_ffffn],
+    context: 'the MSR index',
+    shortCircuit: 'the script supplies EDX:EAX',
   },
   {
     kind: 'msrwrite',
@@ -67,10 +85,36 @@ export const EVENT_COMMANDS: readonly EventCommandInfo[] = [
     syntax: '!msrwrite [msr]',
     summary: 'WRMSR (optionally one MSR)',
     range: [0n, 0xffff_ffffn],
+    context: 'the MSR index',
+    shortCircuit: 'the write is dropped',
   },
-  { kind: 'tsc', aliases: [], shape: 'none', syntax: '!tsc', summary: 'RDTSC / RDTSCP' },
-  { kind: 'pmc', aliases: [], shape: 'none', syntax: '!pmc', summary: 'RDPMC' },
-  { kind: 'vmcall', aliases: [], shape: 'none', syntax: '!vmcall', summary: 'VMCALL (hypercall)' },
+  {
+    kind: 'tsc',
+    aliases: [],
+    shape: 'none',
+    syntax: '!tsc',
+    summary: 'RDTSC / RDTSCP',
+    context: '0 for RDTSC, 1 for RDTSCP',
+    shortCircuit: 'the script supplies EDX:EAX (ECX)',
+  },
+  {
+    kind: 'pmc',
+    aliases: [],
+    shape: 'none',
+    syntax: '!pmc',
+    summary: 'RDPMC',
+    context: '0',
+    shortCircuit: 'RDPMC is skipped',
+  },
+  {
+    kind: 'vmcall',
+    aliases: [],
+    shape: 'none',
+    syntax: '!vmcall',
+    summary: 'VMCALL (hypercall)',
+    context: '0',
+    shortCircuit: 'the hypercall is skipped',
+  },
   {
     kind: 'ioin',
     aliases: [],
@@ -78,6 +122,8 @@ export const EVENT_COMMANDS: readonly EventCommandInfo[] = [
     syntax: '!ioin [port]',
     summary: 'IN / INS (optionally one port)',
     range: [0n, 0xffffn],
+    context: 'the port',
+    shortCircuit: 'the device is not read',
   },
   {
     kind: 'ioout',
@@ -86,6 +132,8 @@ export const EVENT_COMMANDS: readonly EventCommandInfo[] = [
     syntax: '!ioout [port]',
     summary: 'OUT / OUTS (optionally one port)',
     range: [0n, 0xffffn],
+    context: 'the port',
+    shortCircuit: 'the device is not written',
   },
   {
     kind: 'exception',
@@ -94,6 +142,8 @@ export const EVENT_COMMANDS: readonly EventCommandInfo[] = [
     syntax: '!exception [vector]',
     summary: 'exception delivery, vectors 0..1f',
     range: [0n, 0x1fn],
+    context: 'the vector (@cr2 is set for #PF)',
+    shortCircuit: 'the exception is not delivered',
   },
   {
     kind: 'interrupt',
@@ -102,6 +152,8 @@ export const EVENT_COMMANDS: readonly EventCommandInfo[] = [
     syntax: '!interrupt vector',
     summary: 'external interrupt delivery, vectors 20..ff',
     range: [0x20n, 0xffn],
+    context: 'the vector',
+    shortCircuit: 'the interrupt is not delivered',
   },
   {
     kind: 'crwrite',
@@ -109,8 +161,18 @@ export const EVENT_COMMANDS: readonly EventCommandInfo[] = [
     shape: 'crwrite',
     syntax: '!crwrite cr [mask m]',
     summary: 'MOV to CR0 or CR4 changing masked bits',
+    context: 'the CR number',
+    shortCircuit: 'the CR is not written',
   },
-  { kind: 'dr', aliases: [], shape: 'none', syntax: '!dr', summary: 'MOV to or from a debug register' },
+  {
+    kind: 'dr',
+    aliases: [],
+    shape: 'none',
+    syntax: '!dr',
+    summary: 'MOV to or from a debug register',
+    context: '0',
+    shortCircuit: 'the MOV DRn is skipped',
+  },
   {
     kind: 'epthook',
     aliases: [],
@@ -118,6 +180,8 @@ export const EVENT_COMMANDS: readonly EventCommandInfo[] = [
     syntax: '!epthook address',
     summary: 'hidden execution hook on a virtual address',
     preOnly: true,
+    context: 'the hooked address',
+    shortCircuit: 'none; write @rip to redirect',
   },
   {
     kind: 'epthook2',
@@ -126,6 +190,8 @@ export const EVENT_COMMANDS: readonly EventCommandInfo[] = [
     syntax: '!epthook2 address',
     summary: 'execution hook matched by physical page',
     preOnly: true,
+    context: 'the hooked address',
+    shortCircuit: 'none',
   },
   {
     kind: 'monitor',
@@ -133,6 +199,8 @@ export const EVENT_COMMANDS: readonly EventCommandInfo[] = [
     shape: 'monitor',
     syntax: '!monitor r|w|x|rw|rx|wx|rwx [va|pa] from (to | l len)',
     summary: 'memory access to a range',
+    context: 'the accessed address',
+    shortCircuit: 'r/w: the instruction is skipped; x: not executed',
   },
   {
     kind: 'mode',
@@ -141,6 +209,8 @@ export const EVENT_COMMANDS: readonly EventCommandInfo[] = [
     syntax: '!mode u|k|ku',
     summary: 'user/kernel mode transitions',
     preOnly: true,
+    context: '3 when now in user mode, 0 when now in kernel mode',
+    shortCircuit: 'a user-bound process stays frozen',
   },
   {
     kind: 'trace',
@@ -149,6 +219,8 @@ export const EVENT_COMMANDS: readonly EventCommandInfo[] = [
     syntax: '!trace step-in|step-out|instrument-step',
     summary: 'instruction tracing',
     preOnly: true,
+    context: '1 step-in, 2 step-out, 3 instrument-step',
+    shortCircuit: 'none',
   },
   {
     kind: 'xsetbv',
@@ -157,6 +229,8 @@ export const EVENT_COMMANDS: readonly EventCommandInfo[] = [
     syntax: '!xsetbv [xcr]',
     summary: 'XSETBV (optionally one XCR)',
     range: [0n, 0xffff_ffffn],
+    context: 'the XCR index',
+    shortCircuit: 'the XCR is not written',
   },
 ];
 

@@ -20,7 +20,7 @@ const eventCommands: CommandSpec[] = EVENT_COMMANDS.map((info) => ({
   aliases: info.aliases,
   syntax: `${info.syntax} ${OPTIONS_SYNTAX}`,
   summary: `event: ${info.summary}`,
-  details: `${info.summary}${info.preOnly ? ' (pre stage only)' : ''}. ${OPTIONS_HELP}`,
+  details: `Fires on ${info.summary}${info.preOnly ? ', in the pre stage only' : ''}. $context is ${info.context}; short-circuit: ${info.shortCircuit}. ${OPTIONS_HELP}`,
   local: true,
   group: 'events' as const,
   async run(ctx, line) {
