@@ -7,3 +7,4 @@ export * from './image.js';
 export * from './ioBus.js';
 export * from './loader.js';
 export * from './machine.js';
+export * from './processes.js';

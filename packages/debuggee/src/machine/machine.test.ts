@@ -4,6 +4,7 @@ import { HvdbgError } from '@hvdbg/protocol';
 import { describe, expect, it } from 'vitest';
 import * as exits from '../cpu/exits.js';
 import { Machine, type MachineConfig } from './machine.js';
+import { guestProcesses, guestThreads, readProcessMemory } from './processes.js';
 
 const MIB = 1024 * 1024;
 /** Long enough for both vCPUs, every mixed-workload process, faults, exits and a heartbeat. */
@@ -121,6 +122,29 @@ describe('Machine', () => {
       'HLT',
     ];
     expect(expected.filter((e) => !seen.has(e))).toEqual([]);
+  });
+
+  it('lists guest processes and threads and reads a process that is not running', () => {
+    const { machine } = boot();
+    run(machine, 1_500_000, 500_000);
+    const procs = guestProcesses(machine);
+    expect(procs.filter((p) => p.state === 'live').map((p) => [p.pid, p.name])).toEqual(
+      expect.arrayContaining([
+        [2, 'cpuid'],
+        [3, 'faulty'],
+        [4, 'threads'],
+        [5, 'sysloop'],
+      ]),
+    );
+    const threads = guestThreads(machine);
+    expect(threads.filter((t) => t.pid === 4).map((t) => t.tid)).toEqual([4, 6]);
+    // Process 2 sleeps most of the time; its user image is the shared read-only mapping at 0x400000.
+    const prog = machine.symbols.find((s) => s.name === 'prog_cpuid')!;
+    const code = readProcessMemory(machine, 2, prog.address, 16)!;
+    const segment = machine.image.segments.find((s) => s.vaddr === 0x400000n)!;
+    expect(code).toEqual(machine.memory.readBytes(segment.paddr + Number(prog.address - 0x400000n), 16));
+    expect(readProcessMemory(machine, 2, 0xdead000n, 8)).toBeNull();
+    expect(readProcessMemory(machine, 999, 0x400000n, 8)).toBeNull();
   });
 
   it('is deterministic however the run is cut into slices', () => {
