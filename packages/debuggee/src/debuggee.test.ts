@@ -202,4 +202,69 @@ describe('debuggee on the guest kernel', () => {
     d.tick(Date.now());
     expect(d.runSlice().idle).toBe(false);
   });
+
+  it('evaluates scripts for ?, switches cores, lists breakpoints, reads event buffers, sets sc while halted', () => {
+    const { d, seen, runUntil, add, symbol } = boot();
+    runUntil(() => d.instructions() > 3_000_000n);
+    const { id } = add({ kind: 'syscall', param: 39n });
+    const counter = d.addEvent({
+      kind: 'cpuid',
+      stage: 'pre',
+      sc: false,
+      imm: true,
+      bufferSize: 8,
+      text: '!cpuid code',
+      actions: [{ type: 'code', bytes: Uint8Array.from([0x48, 0xff, 0x01, 0xc3]) }],
+    });
+    expect(runUntil(() => d.state() === 'halted')).toBe(true);
+    const h = d.haltInfo()!;
+    expect(h).toMatchObject({ reason: 'event', eventId: id });
+    // ? @rax and a printf statement, against the halted vCPU's real state.
+    expect(d.evalScript(compileScript('@rax', { mode: 'expression' }), h.vcpu)).toEqual({ output: ['27'] });
+    expect(d.evalScript(compileScript('printf("pid=%d\\n", $pid);'), h.vcpu).output[0]).toMatch(/^pid=\d+\n$/);
+    expect(d.evalScript(new Uint8Array([1, 2, 3]), h.vcpu).error?.code).toBe('E_SCRIPT_VERIFY');
+    // events sc on: the halted SYSCALL is skipped, so one step leaves RIP past it, still in ring 3.
+    d.setShortCircuit(true);
+    d.modifyEvent(id, 'clear');
+    d.step('instr', 1, h.vcpu);
+    runUntil(() => d.state() === 'halted', 5);
+    expect(d.readRegisters(h.vcpu, ['rip', 'cs'])).toEqual({ rip: h.rip + 2n, cs: d.readRegisters(h.vcpu, ['cs']).cs });
+    expect(d.readRegisters(h.vcpu, ['cs']).cs! & 3n).toBe(3n);
+    expect(() => d.setShortCircuit(true)).toThrow(expect.objectContaining({ code: 'E_BAD_PARAMETER' }));
+    const other = h.vcpu === 0 ? 1 : 0;
+    const switched = d.switchCore(other);
+    expect(switched.vcpu).toBe(other);
+    expect(d.mainVcpu()).toBe(other);
+    expect(() => d.switchCore(9)).toThrow(expect.objectContaining({ code: 'E_BAD_VCPU' }));
+    const bp = d.addBreakpoint(symbol('do_open'), { core: 1 });
+    expect(d.listBreakpoints()).toEqual([{ id: bp, address: symbol('do_open'), enabled: true, core: 1, hits: 0n }]);
+    expect(d.modifyBreakpoint('all', 'clear')).toBe(1);
+    expect(() => d.modifyBreakpoint(bp, 'enable')).toThrow(expect.objectContaining({ code: 'E_BAD_BREAKPOINT' }));
+    d.resume();
+    runUntil(() => d.instructions() > 6_000_000n);
+    expect(d.readEventBuffer(counter.id).length).toBe(8);
+    expect(d.listEvents().find((e) => e.id === counter.id)!.hits).toBeGreaterThan(0n);
+    expect(() => d.readEventBuffer(99)).toThrow(expect.objectContaining({ code: 'E_BAD_EVENT_ID' }));
+    void seen;
+  });
+
+  it('starts halted when asked, refuses breaks in local mode, and reports a triple fault as a stop', () => {
+    const halted = boot({ halted: true });
+    expect(halted.d.state()).toBe('halted');
+    expect(halted.d.haltInfo()).toMatchObject({ reason: 'startup', vcpu: 0 });
+    expect(halted.d.runSlice().idle).toBe(true);
+
+    const local = boot({ mode: 'local' });
+    expect(() => local.add({ kind: 'syscall' })).toThrow(expect.objectContaining({ code: 'E_LOCAL_MODE' }));
+    expect(local.d.listEvents()).toEqual([]);
+
+    const { d, seen, runUntil } = boot({ vcpus: 1 });
+    runUntil(() => d.instructions() > 1_000_000n);
+    d.pause();
+    d.writeRegister(0, 'cr3', 0x3fff000n); // page tables full of zeros: the next fetch cannot be delivered
+    d.resume();
+    expect(runUntil(() => d.state() === 'stopped', 10)).toBe(true);
+    expect(seen.halts.at(-1)!.reason).toBe('triple-fault');
+    expect(() => d.resume()).toThrow(expect.objectContaining({ code: 'E_GUEST_STOPPED' }));
+  });
 });

@@ -236,6 +236,19 @@ describe('hypervisor dispatch (SPEC §2.4)', () => {
     expect(exit(cpu, EXIT_REASON_VMCALL)).toBe(EXIT_HALT);
   });
 
+  it('clearing every event while a walk is parked keeps the exit until the walk finishes with its sc', () => {
+    const { cpus, add, manager, hv } = setup(1);
+    const cpu = cpus[0]!;
+    const { id } = add({ kind: 'vmcall', actions: [{ type: 'break' }] });
+    expect(exit(cpu, EXIT_REASON_VMCALL)).toBe(EXIT_HALT);
+    expect(hv.setParkedSc(0, true)).toBe(true);
+    manager.modify(id, 'clear');
+    expect(cpu.exitMask[EXIT_REASON_VMCALL]).toBe(EXIT_WANT_PRE);
+    expect(exit(cpu, EXIT_REASON_VMCALL)).toBe(EXIT_SKIP);
+    hv.sync();
+    expect(cpu.exitMask[EXIT_REASON_VMCALL]).toBe(0);
+  });
+
   it('a parked walk is dropped when RIP was changed while halted', () => {
     const { cpus, add, script } = setup();
     const cpu = cpus[0]!;

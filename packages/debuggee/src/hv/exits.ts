@@ -153,6 +153,9 @@ export class Hypervisor implements ExitHandler<HvCpu> {
         if (ev.code === K.trace) trace = true;
       }
       if (anyBp) mask[EXIT_REASON_EPT_EXECUTE]! |= EXIT_WANT_PRE;
+      // A walk parked at a pre-stage halt must get its exit back even if its events were cleared
+      // meanwhile: it still owes the rest of the walk and the short-circuit decision.
+      if (st.parked) mask[st.parkedReason]! |= EXIT_WANT_PRE;
       const mtf = trace || st.stepHook !== null;
       if (mtf) mask[EXIT_REASON_MONITOR_TRAP_FLAG]! |= EXIT_WANT_PRE;
       cpu.mtf = mtf;
@@ -342,6 +345,7 @@ export class Hypervisor implements ExitHandler<HvCpu> {
     st.parkedAction = action;
     st.parkedSc = sc;
     st.parkedBpDone = bpDone;
+    this.cpus[st.firing.cpu.index]!.exitMask[reason]! |= EXIT_WANT_PRE;
   }
 
   /** The id of the breakpoint this execution hits, or 0. */
