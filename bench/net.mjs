@@ -19,6 +19,7 @@
  *
  * Needs the built packages (npm run build).
  */
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { decodeServerMessage, encodeMessage } from '../packages/protocol/dist/index.js';
@@ -35,9 +36,12 @@ const BATCH_RECORDS = 60;
 async function run({ smoke = false } = {}) {
   const seconds = smoke ? 0.4 : 2;
   const roundTrips = smoke ? 50 : 1000;
-  const one = await throughput(1, seconds, false);
-  const decoded = await throughput(1, seconds, true);
-  const many = await throughput(16, seconds, false);
+  const load = loadavg()[0];
+  // Best of several runs: the machine is shared, and a neighbour's burst is not the daemon's speed.
+  const runs = smoke ? 1 : 3;
+  const one = await bestOf(runs, () => throughput(1, seconds, false));
+  const decoded = await bestOf(runs, () => throughput(1, seconds, true));
+  const many = await bestOf(runs, () => throughput(16, seconds, false));
   const imm = await immediateLatency(smoke ? 300 : 3000);
   const rt = await roundTripLatency(roundTrips);
   const msgsPerSec1 = Math.round(one.perClient[0]);
@@ -57,8 +61,9 @@ async function run({ smoke = false } = {}) {
     continueP99Us: rt.continue.p99,
   };
   const notes = [
-    `net: fake guest, ${BATCH_RECORDS}-record batches (~${BYTES_PER_RECORD} B/record on the wire), clients in a worker thread`,
-    'net: throughput clients count records from each frame header and fully decode 1 frame in 256',
+    `fake guest, ${BATCH_RECORDS}-record batches (~${BYTES_PER_RECORD} B/record on the wire), clients in a worker thread`,
+    'throughput clients count records from each frame header and fully decode 1 frame in 256',
+    `throughput is the best of ${smoke ? 1 : 3} runs; load average at start ${load.toFixed(1)}`,
   ];
   return { figures, notes };
 }
@@ -153,6 +158,16 @@ async function roundTripLatency(count) {
   await w.end();
   await d.server.close('benchmark finished');
   return { break: percentiles(breakNs), continue: percentiles(continueNs) };
+}
+
+/** The run whose slowest client was fastest. */
+async function bestOf(n, once) {
+  let best;
+  for (let i = 0; i < n; i++) {
+    const r = await once();
+    if (best === undefined || Math.min(...r.perClient) > Math.min(...best.perClient)) best = r;
+  }
+  return best;
 }
 
 function percentiles(ns) {
