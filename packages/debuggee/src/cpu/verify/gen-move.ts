@@ -118,8 +118,14 @@ export const pushPop: Family = (rng) => {
   if (ins.rexW && wide16) ins.rexW = 0; // keep 66 meaningful
   // Stack contents for pops.
   st.patch(STACK_TOP - DATA_ADDR, leBytes(operandValue(rng, 64), 8));
-  const form = rng.int(6);
-  if (form === 0 || form === 1) {
+  const form = rng.int(7);
+  if (form === 6) {
+    // RSP-relative memory operands: push [rsp+d] reads before RSP moves; pop [rsp+d] computes the
+    // address with the RSP value after the pop.
+    const disp = 8 * rng.int(8);
+    st.patch(STACK_TOP - DATA_ADDR + disp, leBytes(operandValue(rng, 64), 8));
+    ins.opcode = rng.chance(0.5) ? [0xff, 0x74, 0x24, disp] : [0x8f, 0x44, 0x24, disp];
+  } else if (form === 0 || form === 1) {
     const r = pickReg(rng);
     ins.rexB = r >> 3;
     if (r !== 4) st.set(r, rng.u64());
@@ -172,6 +178,10 @@ export const stringOp: Family = (rng) => {
     const edge = down ? rng.int(0x20) : 0x2000 - 1 - rng.int(0x20);
     if (rng.chance(0.5) && s.reads) srcOff = edge;
     else dstOff = edge;
+  } else if (s.name === 'movs' && rng.chance(0.15)) {
+    // Overlapping source and destination: rep movs is defined element by element, so a
+    // destination just ahead of the source replicates the leading elements (no memmove).
+    dstOff = srcOff + (rng.int(17) - 8);
   }
   let srcBase = BigInt(DATA_ADDR + srcOff);
   if ((s.name === 'movs' || s.name === 'cmps' || s.name === 'lods') && rng.chance(0.1)) {
