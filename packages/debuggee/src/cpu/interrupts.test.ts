@@ -2,7 +2,17 @@ import { describe, expect, it } from 'vitest';
 import type { InterruptSource } from './bus.js';
 import { type Cpu, REG_RAX, REG_RSP, RUN_BUDGET, RUN_HLT, RUN_TRIPLE_FAULT } from './cpu.js';
 import { VEC_DF, VEC_GP, VEC_PF, VEC_UD } from './faults.js';
-import { CODE_BASE, KERNEL_CS, makeTestMachine, poke, RSP0_TOP, STACK_TOP, setGate, TSS_BASE, USER_CS } from './testkit.js';
+import {
+  CODE_BASE,
+  KERNEL_CS,
+  makeTestMachine,
+  poke,
+  RSP0_TOP,
+  STACK_TOP,
+  setGate,
+  TSS_BASE,
+  USER_CS,
+} from './testkit.js';
 
 const HANDLER = 0x30000;
 

@@ -5,13 +5,13 @@ import {
   CODE_BASE,
   makeTestMachine,
   PageTableBuilder,
-  poke,
   PTE_A,
   PTE_D,
   PTE_G,
   PTE_NX,
   PTE_U,
   PTE_W,
+  poke,
   setGate,
 } from './testkit.js';
 

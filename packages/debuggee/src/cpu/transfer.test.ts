@@ -20,7 +20,18 @@ function toUser(env: ReturnType<typeof makeTestMachine>, rip: number): void {
 
 describe('privilege, syscall/sysret, iretq, swapgs', () => {
   it('raises #GP for privileged instructions at CPL 3', () => {
-    for (const code of ['f4', 'fa', '0f 32', '0f 30', '0f 20 d8', '0f 22 d8', '0f 01 f8', '0f 01 15 00 00 00 00', 'e6 80', '0f 07']) {
+    for (const code of [
+      'f4',
+      'fa',
+      '0f 32',
+      '0f 30',
+      '0f 20 d8',
+      '0f 22 d8',
+      '0f 01 f8',
+      '0f 01 15 00 00 00 00',
+      'e6 80',
+      '0f 07',
+    ]) {
       const env = makeTestMachine();
       vectorTrap(env, VEC_GP);
       poke(env.memory, CODE_BASE, code);
