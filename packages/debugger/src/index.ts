@@ -9,7 +9,8 @@ export {
   type RequestOptions,
   toWebSocketUrl,
 } from './client.js';
-export { EVENT_COMMANDS, type EventParseEnv, eventCommandInfo, parseEventCommand } from './commands/eventCommand.js';
+export { type EventParseEnv, parseEventCommand } from './commands/eventCommand.js';
+export { EVENT_COMMANDS, type EventCommandInfo, eventCommandInfo } from './commands/eventKinds.js';
 export { COMMANDS, commandNames, findCommand, renderCommandReference, renderHelp } from './commands/table.js';
 export type { CommandContext, CommandGroup, CommandSpec, ParsedLine } from './commands/types.js';
 export { disassemble, formatInstruction, formatListing } from './disasm.js';

@@ -5,7 +5,7 @@
  * batch mode and e2e tests all drive this class; only printing differs.
  */
 import { EventEmitter } from 'node:events';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import {
   type HaltInfo,
   HvdbgError,
@@ -20,6 +20,7 @@ import {
 import { type ConnectOptions, DebuggerClient } from './client.js';
 import { findCommand } from './commands/table.js';
 import type { CommandContext, ParsedLine } from './commands/types.js';
+import { ConsoleLines } from './consoleLines.js';
 import { disassemble, formatInstruction } from './disasm.js';
 import { type ExprEnv, evaluate } from './expr.js';
 import { formatCaret, formatError, formatHaltReason, formatLog } from './format.js';
@@ -27,6 +28,7 @@ import { hex, readLE } from './numbers.js';
 import { type CompileMode, defaultCompiler, type ScriptCompiler } from './scriptc.js';
 import { SymbolTable } from './symbols.js';
 import { tokenize } from './tokenize.js';
+import { Transcript } from './transcript.js';
 
 export type SessionState = 'disconnected' | 'running' | 'halted' | 'stopped';
 
@@ -91,11 +93,10 @@ export class DebugSession extends EventEmitter<SessionEvents> {
   /** Registers at the current halt and at the one before it, for highlighting changes. */
   private haltRegs: Promise<Record<string, bigint> | undefined> = Promise.resolve(undefined);
   private prevHaltRegs: Promise<Record<string, bigint> | undefined> = Promise.resolve(undefined);
-  private consoleBuffer = '';
-  private consoleTimer: NodeJS.Timeout | undefined = undefined;
+  private readonly consoleLines = new ConsoleLines((text) => this.emitConsole(text));
   private localDaemon: LocalDaemon | undefined = undefined;
-  /** The `.logopen` file, if any. */
-  private logPath: string | undefined = undefined;
+  /** The `.logopen` copy of the session. */
+  readonly transcript = new Transcript();
   /** Set while this side closes the connection, so the close is not reported as a loss. */
   private leaving = false;
 
@@ -105,7 +106,7 @@ export class DebugSession extends EventEmitter<SessionEvents> {
     this.client.on('halted', (halt) => this.onHalted(halt));
     this.client.on('resumed', () => this.setState('running'));
     this.client.on('log', (records) => this.publish({ kind: 'log', lines: records.map(formatLog), records }));
-    this.client.on('console', (text) => this.onConsole(text));
+    this.client.on('console', (text) => this.consoleLines.push(text));
     this.client.on('dropped', (d) =>
       this.info(
         `warning: ${d.count.toString()} log messages (${d.bytes.toString()} bytes) were dropped (${d.reason}), events ${d.eventIds.map(hex).join(', ') || '-'}`,
@@ -125,7 +126,7 @@ export class DebugSession extends EventEmitter<SessionEvents> {
     this.client.on('sessionClosed', (s) => this.info(`the daemon closed the session: ${s.reason}`));
     this.client.on('protocolError', (err) => this.info(formatError(err)));
     this.client.on('close', () => {
-      this.flushConsole();
+      this.consoleLines.flush();
       if (this.state !== 'disconnected' && !this.leaving) this.info('the connection to the daemon was lost');
       this.welcome = undefined;
       this.halt = undefined;
@@ -192,7 +193,7 @@ export class DebugSession extends EventEmitter<SessionEvents> {
         this.leaving = false;
       }
     }
-    this.flushConsole();
+    this.consoleLines.flush();
     const daemon = this.localDaemon;
     this.localDaemon = undefined;
     if (daemon !== undefined) await daemon.stop();
@@ -384,7 +385,7 @@ export class DebugSession extends EventEmitter<SessionEvents> {
         );
       } else lines.push(formatError(err));
     }
-    this.appendLog([`hvdbg> ${outcome.command}`, ...lines]);
+    this.transcript.append([`hvdbg> ${outcome.command}`, ...lines]);
     return outcome;
   }
 
@@ -410,7 +411,7 @@ export class DebugSession extends EventEmitter<SessionEvents> {
 
   private onHalted(halt: HaltInfo): void {
     this.haltCount++;
-    this.flushConsole();
+    this.consoleLines.flush();
     this.halt = halt;
     this.vcpu = halt.vcpu;
     this.nextDisasm = undefined;
@@ -434,28 +435,6 @@ export class DebugSession extends EventEmitter<SessionEvents> {
     );
   }
 
-  /** Serial output arrives in arbitrary pieces: print whole lines, and a tail after a pause. */
-  private onConsole(text: string): void {
-    this.consoleBuffer += text;
-    const nl = this.consoleBuffer.lastIndexOf('\n');
-    if (nl >= 0) {
-      const whole = this.consoleBuffer.slice(0, nl);
-      this.consoleBuffer = this.consoleBuffer.slice(nl + 1);
-      this.emitConsole(whole);
-    }
-    if (this.consoleTimer !== undefined) clearTimeout(this.consoleTimer);
-    this.consoleTimer = this.consoleBuffer === '' ? undefined : setTimeout(() => this.flushConsole(), 200);
-  }
-
-  private flushConsole(): void {
-    if (this.consoleTimer !== undefined) clearTimeout(this.consoleTimer);
-    this.consoleTimer = undefined;
-    if (this.consoleBuffer === '') return;
-    const tail = this.consoleBuffer;
-    this.consoleBuffer = '';
-    this.emitConsole(tail);
-  }
-
   private emitConsole(text: string): void {
     const lines = text.split('\n').map((l) => `[guest] ${l.replace(/\r$/, '')}`);
     this.publish({ kind: 'console', lines, text });
@@ -463,34 +442,8 @@ export class DebugSession extends EventEmitter<SessionEvents> {
 
   /** Sends output to listeners and to the `.logopen` file. */
   private publish(output: SessionOutput): void {
-    this.appendLog(output.lines);
+    this.transcript.append(output.lines);
     this.emit('output', output);
-  }
-
-  /** `.logopen`: from now on every command, its output and every notification also go to `path`. */
-  openLog(path: string): void {
-    try {
-      appendFileSync(path, '');
-    } catch (err) {
-      throw new HvdbgError('E_BAD_PARAMETER', `cannot write ${path}: ${(err as Error).message}`);
-    }
-    this.logPath = path;
-  }
-
-  closeLog(): string | undefined {
-    const path = this.logPath;
-    this.logPath = undefined;
-    return path;
-  }
-
-  private appendLog(lines: readonly string[]): void {
-    if (this.logPath === undefined || lines.length === 0) return;
-    try {
-      appendFileSync(this.logPath, `${lines.join('\n')}\n`);
-    } catch {
-      // A log file that became unwritable stops logging rather than failing commands.
-      this.logPath = undefined;
-    }
   }
 
   private info(line: string): void {

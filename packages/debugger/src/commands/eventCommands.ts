@@ -6,7 +6,8 @@ import { HvdbgError } from '@hvdbg/protocol';
 import { formatEvents } from '../format.js';
 import { hex } from '../numbers.js';
 import { PAST, parseIdOrAll } from './breakpoints.js';
-import { EVENT_COMMANDS, parseEventCommand } from './eventCommand.js';
+import { parseEventCommand } from './eventCommand.js';
+import { EVENT_COMMANDS } from './eventKinds.js';
 import type { CommandSpec } from './types.js';
 
 const OPTIONS_SYNTAX =

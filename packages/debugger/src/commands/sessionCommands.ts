@@ -232,7 +232,7 @@ export const SESSION_COMMANDS: CommandSpec[] = [
     group: 'session',
     async run(ctx, line) {
       if (line.args.length !== 1) throw new HvdbgError('E_BAD_PARAMETER', 'usage: .logopen file');
-      ctx.session.openLog(line.args[0]!.text);
+      ctx.session.transcript.open(line.args[0]!.text);
       ctx.print(`logging to ${line.args[0]!.text}`);
     },
   },
@@ -245,7 +245,7 @@ export const SESSION_COMMANDS: CommandSpec[] = [
     local: true,
     group: 'session',
     async run(ctx) {
-      const path = ctx.session.closeLog();
+      const path = ctx.session.transcript.close();
       ctx.print(path === undefined ? 'no log file is open' : `closed ${path}`);
     },
   },
