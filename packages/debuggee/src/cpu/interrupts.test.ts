@@ -148,7 +148,13 @@ describe('interrupt and exception delivery', () => {
     poke(env3.memory, HANDLER, 'b8 07 00 00 00 f4');
     poke(env3.memory, CODE_BASE, 'f4');
     let p3 = false;
-    env3.cpu.interrupts = { pending: () => p3, acknowledge: () => ((p3 = false), 0x21) };
+    env3.cpu.interrupts = {
+      pending: () => p3,
+      acknowledge: () => {
+        p3 = false;
+        return 0x21;
+      },
+    };
     env3.cpu.setRflags(0x202n);
     expect(env3.cpu.run(10)).toBe(RUN_HLT);
     expect(env3.cpu.run(10)).toBe(RUN_HLT);
