@@ -84,7 +84,10 @@ export class ClientChannel {
     }
     this.behindSince = 0;
     if (this.tally !== undefined) this.flushNotice(now);
-    this.write(frame, buffered);
+    // A shared frame lives in a slab with its neighbours (logFrame.ts); a client near its bound
+    // takes only some frames, and each kept frame would pin a whole slab. Such a client gets its
+    // own copy, so what it holds is what it is owed and no more.
+    this.write(buffered > this.limits.maxQueueBytes / 2 ? Buffer.from(frame) : frame, buffered);
     // Immediate-mode messages arrive as batches of one (TargetListener): they leave at once
     // instead of waiting for the end of the slice.
     if (batch.length === 1 && this.corked) {

@@ -45,7 +45,7 @@ const FALLBACK = Symbol('fallback');
  * frame. A frame is never written again once returned, so sockets may hold it as long as they
  * like; a slab is freed when its last frame is.
  */
-const SLAB_BYTES = 256 * 1024;
+const SLAB_BYTES = 64 * 1024;
 
 export class LogFrameEncoder {
   private scratch = Buffer.allocUnsafe(SLAB_BYTES);
