@@ -118,6 +118,13 @@ describe('custom code (SPEC §3.5)', () => {
     expect(runner.check(hex('eb02 9090 c3'), 10)).toBeNull();
     // A ret only behind an unconditional jump away from it is unreachable.
     expect(runner.check(hex('ebfe c3'), 10)).toMatch(/no ret/);
+    // Conditional jumps and calls follow both ways; an indirect jump ends the path.
+    expect(runner.check(hex('7402 ebfe c3'), 10)).toBeNull();
+    expect(runner.check(hex('e800000000 ebfe'), 10)).toMatch(/no ret/);
+    expect(runner.check(hex('e801000000 f4 c3'), 10)).toBeNull();
+    expect(runner.check(hex('ffe0 c3'), 10)).toMatch(/no ret/);
+    // Bytes the CPU cannot execute end the path (0f 0b = ud2).
+    expect(runner.check(hex('0f0b c3'), 10)).toMatch(/no ret/);
   });
 
   it('freed slots are unmapped and recycled clean', () => {
