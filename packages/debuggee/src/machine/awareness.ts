@@ -45,11 +45,12 @@ export function readAwareness(machine: AwarenessSource, vcpu: number): Awareness
     process: view.getBigUint64(0x10, true),
     thread: view.getBigUint64(0x18, true),
     name,
-    processName: name === 0n ? '' : readCString(cpu, name, NAME_MAX),
+    processName: name === 0n ? '' : readGuestString(cpu, name, NAME_MAX),
   };
 }
 
-function readCString(cpu: Cpu, va: bigint, max: number): string {
+/** Reads a NUL-terminated ASCII string of at most `max` bytes at a guest virtual address (stops at an unmapped byte). */
+export function readGuestString(cpu: Cpu, va: bigint, max: number): string {
   let out = '';
   for (let i = 0; i < max; i++) {
     const b = cpu.readVirtual(va + BigInt(i), 1);

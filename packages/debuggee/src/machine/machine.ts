@@ -28,7 +28,7 @@ import {
   RUN_TRIPLE_FAULT,
 } from '../cpu/cpu.js';
 import { EXIT_EMULATE, EXIT_REASON_VMCALL, EXIT_SKIP, EXIT_WANT_PRE, type ExitHandler } from '../cpu/exits.js';
-import { type Awareness, readAwareness } from './awareness.js';
+import { type Awareness, readAwareness, readGuestString } from './awareness.js';
 import { applyBootState, BOOT_INFO, BOOT_STACK_TOP, writeBootStructures } from './boot.js';
 import { LAPIC_BASE, LAPIC_SIZE, LocalApicBank } from './devices/lapic.js';
 import { COM1_BASE, UART_PORT_COUNT, Uart16550 } from './devices/uart.js';
@@ -194,14 +194,12 @@ export class Machine {
     const arg0 = cpu.getReg(REG_RDI);
     let result = HC_ERROR;
     switch (rax & 0xffff) {
-      case HC_ANNOUNCE: {
-        const bytes = cpu.readVirtual(arg0, 1) === null ? null : this.readString(cpu, arg0, HC_BANNER_MAX);
-        if (bytes !== null) {
-          this.banner = bytes;
+      case HC_ANNOUNCE:
+        if (cpu.readVirtual(arg0, 1) !== null) {
+          this.banner = readGuestString(cpu, arg0, HC_BANNER_MAX);
           result = HC_OK;
         }
         break;
-      }
       case HC_START_CPU: {
         const index = Number(arg0 & 0xffn);
         if (arg0 < BigInt(this.vcpuCount) && index !== cpu.index && !this.started[index]) {
@@ -220,16 +218,6 @@ export class Machine {
     }
     cpu.setReg(REG_RAX, result);
     return true;
-  }
-
-  private readString(cpu: Cpu, va: bigint, max: number): string {
-    let s = '';
-    for (let i = 0; i < max; i++) {
-      const b = cpu.readVirtual(va + BigInt(i), 1);
-      if (b === null || b[0] === 0) break;
-      s += String.fromCharCode(b[0]!);
-    }
-    return s;
   }
 
   /**
