@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runBatch, splitBatch } from './batch.js';
 import type { ScriptCompiler } from './scriptc.js';
 import { DebugSession, type SessionOutput } from './session.js';
-import { type FakeGuest, KERNEL, SCHED, startFakeGuest } from './testing/fakeGuest.js';
+import { type FakeGuest, type FakeGuestOptions, KERNEL, SCHED, startFakeGuest } from './testing/fakeGuest.js';
 
 /** Compiles to the source's bytes; `oops` is a syntax error at its column. */
 const fakeCompiler: ScriptCompiler = (source) => {
@@ -26,7 +26,7 @@ afterEach(async () => {
   guest = undefined;
 });
 
-async function attach(options: { mode?: 'local' | 'remote'; halted?: boolean } = {}) {
+async function attach(options: FakeGuestOptions = {}) {
   guest = await startFakeGuest(options);
   session = new DebugSession({ compiler: fakeCompiler, haltTimeoutMs: 2000 });
   const outputs: SessionOutput[] = [];
@@ -166,6 +166,19 @@ describe('DebugSession', () => {
     setTimeout(() => guest.halt('breakpoint'), 20);
     expect((await wait).ok).toBe(true);
     expect(session.state).toBe('halted');
+  });
+
+  it('lets observers read but not change, until they take control', async () => {
+    const { session, guest } = await attach({ role: 'observer' });
+    expect(session.prompt()).toBe('hvdbg [observer halted vcpu 0 kernel!sched]> ');
+    expect((await session.execute('db kernel!sched l 1')).ok).toBe(true);
+    expect((await session.execute('g')).lines).toEqual([
+      'error: observers cannot change guest state (connect without --observe to control) [E_FORBIDDEN]',
+    ]);
+    expect((await session.execute('!cpuid script {print(1);}')).error?.code).toBe('E_FORBIDDEN');
+    expect(guest.daemon.received('exec.continue')).toEqual([]);
+    expect((await session.execute('.take')).lines).toEqual(['this client is now controller']);
+    expect((await session.execute('g')).ok).toBe(true);
   });
 
   it('reports unknown commands and connection loss in one line', async () => {

@@ -17,9 +17,13 @@ export interface FakeGuest {
   halt(reason?: HaltInfo['reason']): void;
 }
 
-export async function startFakeGuest(
-  options: { mode?: 'local' | 'remote'; halted?: boolean } = {},
-): Promise<FakeGuest> {
+export interface FakeGuestOptions {
+  mode?: 'local' | 'remote';
+  halted?: boolean;
+  role?: 'controller' | 'observer';
+}
+
+export async function startFakeGuest(options: FakeGuestOptions = {}): Promise<FakeGuest> {
   const memory = new Uint8Array(0x10000);
   // kernel!start at +0x1000: call sched; nop…; kernel!sched at +0x1010: push rbp; mov rbp, rsp; syscall; ret
   memory.set([0xe8, 0x0b, 0, 0, 0, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90], 0x1000);
@@ -120,11 +124,13 @@ export async function startFakeGuest(
       return { affected: hit.length };
     },
     'bp.add': () => ({ id: 1 }),
+    'control.take': () => ({ role: 'controller' }),
     'script.eval': ({ buffer }) => ({ output: [`ran ${buffer.length} bytes`] }),
     disconnect: () => ({}),
   };
   const welcome = fakeWelcome({
     mode: options.mode ?? 'remote',
+    role: options.role ?? 'controller',
     state,
     ...(state === 'halted' ? { halt: haltInfo('startup') } : {}),
   });
