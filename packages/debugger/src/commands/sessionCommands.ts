@@ -1,6 +1,7 @@
 /**
- * Session housekeeping: connecting, status (client and daemon), leaving, and the two batch-file
- * helpers `.sleep` (let the guest run while output arrives) and `.wait halt` (block until a halt).
+ * Session housekeeping: connecting, roles, status (client and daemon), leaving, `.logopen`, and the
+ * batch commands: `.script` (run a file), `.sleep` (let the guest run while output arrives) and
+ * `.wait halt` (block until a halt, failing on timeout).
  */
 import { HvdbgError, type Role } from '@hvdbg/protocol';
 import { splitBatch } from '../batch.js';
