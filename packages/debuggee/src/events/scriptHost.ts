@@ -19,6 +19,7 @@ import {
   verifyScript,
 } from '@hvdbg/script';
 import iced from 'iced-x86';
+import { callOrReturnAt } from '../hv/codeCheck.js';
 import { readFull, writeFull } from '../hv/registers.js';
 import type { Awareness, DebugCpu } from '../hv/vcpu.js';
 import type { PhysicalMemory } from '../machine/memory.js';
@@ -305,6 +306,7 @@ export class DaemonScriptHost implements ScriptHost, ScriptExecutor {
     let bytes: Uint8Array | null = null;
     for (let n = 15; n > 0 && bytes === null; n--) bytes = cpu.readVirtual(addr(lo, hi), n);
     if (bytes === null) return 0;
+    if (bits === 64) return callOrReturnAt(bytes, 0)?.length ?? 0;
     const decoder = new Decoder(bits, bytes, DecoderOptions.None);
     try {
       const insn = decoder.decode();

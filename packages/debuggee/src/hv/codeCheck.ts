@@ -49,6 +49,19 @@ function flowOf(bytes: Uint8Array, off: number, length: number): { flow: Flow; t
   return { flow: Flow.Next, target: 0 };
 }
 
+/** Length and call / return nature of the instruction at `off` (null when the CPU would #UD). */
+export function callOrReturnAt(bytes: Uint8Array, off: number): { length: number; call: boolean; ret: boolean } | null {
+  const insn = decodeInstruction(bytes, off);
+  if (insn.ud || off + insn.length > bytes.length) return null;
+  let p = off;
+  while (p < off + insn.length && (PREFIXES.has(bytes[p]!) || (bytes[p]! & 0xf0) === 0x40)) p++;
+  const op = bytes[p]!;
+  const reg = (bytes[p + 1]! >> 3) & 7;
+  const call = op === 0xe8 || (op === 0xff && (reg === 2 || reg === 3));
+  const ret = op === 0xc3 || op === 0xc2 || op === 0xcb || op === 0xca || op === 0xcf;
+  return { length: insn.length, call, ret };
+}
+
 /** Returns why the buffer is not acceptable, or null. */
 export function checkMachineCode(bytes: Uint8Array, limit: number): string | null {
   if (bytes.length === 0) return 'the buffer is empty';

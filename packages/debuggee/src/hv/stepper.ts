@@ -12,10 +12,9 @@
  */
 
 import type { StepKind } from '@hvdbg/protocol';
-import iced from 'iced-x86';
+import { callOrReturnAt } from './codeCheck.js';
 import type { HvCpu } from './vcpu.js';
 
-const { Decoder, DecoderOptions, FlowControl } = iced;
 const REG_RSP = 4;
 
 export interface DecodedFlow {
@@ -24,26 +23,12 @@ export interface DecodedFlow {
   ret: boolean;
 }
 
-/** Length and call/return nature of the instruction at RIP (null when unreadable). */
+/** Length and call/return nature of the instruction at RIP (null when unreadable or invalid). */
 export function flowAt(cpu: HvCpu): DecodedFlow | null {
   const rip = cpu.getRip();
   let bytes: Uint8Array | null = null;
   for (let n = 15; n > 0 && bytes === null; n--) bytes = cpu.readVirtual(rip, n);
-  if (bytes === null) return null;
-  const decoder = new Decoder(64, bytes, DecoderOptions.None);
-  try {
-    const insn = decoder.decode();
-    const flow = insn.flowControl;
-    const out = {
-      length: insn.length,
-      call: flow === FlowControl.Call || flow === FlowControl.IndirectCall,
-      ret: flow === FlowControl.Return,
-    };
-    insn.free();
-    return out;
-  } finally {
-    decoder.free();
-  }
+  return bytes === null ? null : callOrReturnAt(bytes, 0);
 }
 
 export class StepState {
