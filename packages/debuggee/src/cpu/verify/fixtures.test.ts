@@ -10,17 +10,10 @@ import { generateCases } from './generate.js';
 import type { CaseInput, FixtureCase } from './layout.js';
 import { buildOracle, nativeCpuId, runNative } from './native.js';
 
-const inputOf = (c: CaseInput): CaseInput => ({
-  m: c.m,
-  c: c.c,
-  rs: c.rs,
-  r: c.r,
-  f: c.f,
-  s: c.s,
-  p: c.p,
-  uf: c.uf,
-  ur: c.ur,
-});
+const inputOf = (c: FixtureCase): CaseInput => {
+  const { x: _result, ...input } = c;
+  return input;
+};
 
 describe('oracle fixtures', () => {
   if (process.env.HVDBG_WRITE_FIXTURES === '1') {

@@ -29,8 +29,8 @@ export interface Built {
   label?: string;
   /** Prefix for the label ("rep ", "repne " …). */
   labelPrefix?: string;
-  /** Undefined-flags override for multi-instruction snippets. */
-  undefinedFlags?: number;
+  /** Offset of the snippet in the code page (near the end: instruction fetch runs off the page). */
+  codeOffset?: number;
 }
 
 export type Family = (rng: Rng) => Built;

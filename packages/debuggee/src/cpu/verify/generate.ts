@@ -27,7 +27,20 @@ import { branch, flagOps, nop, sequence, trap } from './gen-control.js';
 import { lea, mov, pushPop, stringOp, xchg } from './gen-move.js';
 import { decodeOne, icedFlagsToRflags, undefinedFlagsFor } from './iced.js';
 import type { CaseInput } from './layout.js';
-import { bytesToHex } from './layout.js';
+import { bytesToHex, CODE_SIZE } from './layout.js';
+
+/** Families whose snippets do not branch: safe to slide toward the end of the code page. */
+const STRAIGHT: readonly Family[] = [alu, unary, mulDiv, shift, mov, exchangeAdd, bitTest, cmov, setcc, convert];
+
+/**
+ * A straight-line snippet placed so that it ends at, or straddles, the end of the code page: the
+ * next instruction fetch (or the rest of this one) is in an unmapped page → #PF with CR2 there.
+ */
+const pageEdge: Family = (rng) => {
+  const b = rng.pick(STRAIGHT)(rng);
+  const cut = 1 + rng.int(b.code.length + 2); // bytes that stay in the page (≥ length: fits)
+  return { ...b, codeOffset: CODE_SIZE - Math.min(cut, b.code.length + 1) };
+};
 
 /** Families and their relative weights (roughly: how much can go wrong in each). */
 export const FAMILIES: readonly (readonly [string, Family, number])[] = [
@@ -55,6 +68,7 @@ export const FAMILIES: readonly (readonly [string, Family, number])[] = [
   ['nop', nop, 1],
   ['flags', flagOps, 1],
   ['sequence', sequence, 4],
+  ['page edge', pageEdge, 1],
 ];
 
 const TOTAL_WEIGHT = FAMILIES.reduce((s, f) => s + f[2], 0);
@@ -118,6 +132,7 @@ function finish(b: Built, rng: Rng): CaseInput | null {
     p: b.st.patches,
     uf,
     ur: b.st.undefRegs,
+    ...(b.codeOffset ? { o: b.codeOffset } : {}),
   };
 }
 

@@ -74,6 +74,8 @@ export interface CaseInput {
   uf: number;
   /** Registers (bit per index) whose result is undefined for this case (not compared). */
   ur: number;
+  /** Offset of the snippet in the code page (absent = 0); a snippet is cut at the page end. */
+  o?: number;
 }
 
 /** What the real CPU did. */

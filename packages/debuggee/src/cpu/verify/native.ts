@@ -48,7 +48,8 @@ export function buildOracle(): string | null {
 export function oracleLine(c: CaseInput): string {
   const regs = inputRegs(c).map((v) => v.toString(16));
   const patches = c.p.map(([off, hex]) => `${off.toString(16)}:${hex}`);
-  return [c.c, ...regs, c.f.toString(16), c.s.toString(16), ...patches].join(' ');
+  const offset = c.o ? [`@${c.o.toString(16)}`] : [];
+  return [c.c, ...regs, c.f.toString(16), c.s.toString(16), ...patches, ...offset].join(' ');
 }
 
 /** Turns an oracle output line into a result relative to the case's inputs. */

@@ -167,32 +167,36 @@ export class SnippetMachine {
     this.snapshot = cpu.saveState();
   }
 
-  /** Puts `code` at CODE_ADDR (the rest of the page INT3) and returns to the initial user-mode state. */
-  load(code: Uint8Array): void {
+  /**
+   * Puts `code` at CODE_ADDR + offset (the rest of the page INT3, the snippet cut at the page end,
+   * beyond which nothing is mapped) and returns to the initial user-mode state with RIP at the code.
+   */
+  load(code: Uint8Array, offset = 0): void {
     this.page.fill(INT3);
-    this.page.set(code);
+    this.page.set(code.subarray(0, CODE_SIZE - offset), offset);
     this.memory.writeBytes(CODE_PHYS, this.page);
     this.cpu.restoreState(this.snapshot);
+    this.cpu.setRip(BigInt(CODE_ADDR + offset));
   }
 
   /** Runs one case; the result has the oracle's shape. Never throws for guest behaviour. */
   run(c: CaseInput): CaseResult {
     const code = hexToBytes(c.c);
-    this.load(code);
+    const start = c.o ?? 0;
+    this.load(code, start);
     const data = initialData(c);
     this.memory.writeBytes(DATA_PHYS, data);
     const cpu = this.cpu;
     const regs = inputRegs(c);
     for (let i = 0; i < 16; i++) cpu.setReg(i, regs[i]!);
     cpu.setRflags(BigInt(c.f & FLAGS_COMPARED) | RFLAGS_FIXED | RFLAGS_IF);
-    cpu.setRip(BigInt(CODE_ADDR));
     const trap = this.trap;
     trap.vector = -1;
     let t = TRAPNO_TIMEOUT;
     let rip = 0n;
     for (let step = 0; step < MAX_STEPS; step++) {
       const at = Number(cpu.getRip()) - CODE_ADDR;
-      if (at >= code.length && at < CODE_SIZE && this.page[at] === INT3) {
+      if (at >= start + code.length && at < CODE_SIZE && this.page[at] === INT3) {
         t = 3;
         rip = BigInt(CODE_ADDR + at + 1); // where the native INT3 trap reports it
         break;
@@ -201,7 +205,7 @@ export class SnippetMachine {
       if (trap.vector >= 0) {
         t = trap.vector;
         rip = trap.rip;
-        if (t === 3 || t === 4) rip = this.afterSoftInterrupt(code, rip);
+        if (t === 3 || t === 4) rip = this.afterSoftInterrupt(code, start, rip);
         break;
       }
       if (status !== 0) {
@@ -232,8 +236,8 @@ export class SnippetMachine {
    * #BP/#OF are traps: the host reports the RIP after INT3 / INT 3 / INTO. If the exit reported the
    * instruction's own address (VM-exit style), step past it.
    */
-  private afterSoftInterrupt(code: Uint8Array, rip: bigint): bigint {
-    const at = Number(rip) - CODE_ADDR;
+  private afterSoftInterrupt(code: Uint8Array, start: number, rip: bigint): bigint {
+    const at = Number(rip) - CODE_ADDR - start;
     if (at < 0 || at >= code.length) return rip;
     if (code[at] === INT3) return rip + 1n;
     if (code[at] === 0xcd && code[at + 1] === 3) return rip + 2n;

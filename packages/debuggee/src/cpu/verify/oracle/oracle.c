@@ -20,7 +20,8 @@
  *    the signal entry (signal_entry, assembly) switches it back before any C code runs.
  *
  * Protocol (one case per line on stdin, one result per line on stdout, all numbers hex):
- *   in:  CODE R0..R15 RFLAGS DATASEED [OFF:BYTES ...]      registers in Intel encoding order
+ *   in:  CODE R0..R15 RFLAGS DATASEED [OFF:BYTES ...] [@CODEOFF]   registers in Intel order;
+ *        CODEOFF places the snippet inside the code page (default 0), cut at the page end
  *   out: TRAPNO ERR CR2 RIP RFLAGS R0..R15 [OFF:BYTES ...]  data bytes that differ after the run
  * TRAPNO is the exception vector the kernel recorded (3 = #BP, 0 = #DE, 6 = #UD, 13 = #GP,
  * 14 = #PF, 12 = #SS), or 100 when the watchdog fired. A line starting with '#' is echoed back, so a
@@ -197,7 +198,16 @@ static void run_case(char *line) {
   g_in_flags = (vals[16] & 0x8d5) | (vals[16] & 0x400) | 0x202;
   uint8_t *data = (uint8_t *)DATA_ADDR;
   fill_pattern(data, (uint32_t)vals[17]);
+  unsigned long code_off = 0;
   while ((tok = strtok_r(NULL, " \t\r\n", &save)) != NULL) {
+    if (tok[0] == '@') { /* where in the code page the snippet starts */
+      code_off = strtoul(tok + 1, NULL, 16);
+      if (code_off >= CODE_SIZE) {
+        printf("E bad-offset\n");
+        return;
+      }
+      continue;
+    }
     char *colon = strchr(tok, ':');
     if (!colon) continue;
     unsigned long off = strtoul(tok, NULL, 16);
@@ -213,7 +223,11 @@ static void run_case(char *line) {
 
   uint8_t *page = (uint8_t *)CODE_ADDR;
   memset(page, 0xcc, CODE_SIZE);
-  memcpy(page, code, (size_t)len);
+  /* A snippet placed near the end of the page is cut there: its tail would be in the unmapped
+   * page that follows, which is what instruction fetch then runs into (#PF). */
+  size_t fits = CODE_SIZE - code_off < (size_t)len ? CODE_SIZE - code_off : (size_t)len;
+  memcpy(page + code_off, code, fits);
+  g_code_entry = CODE_ADDR + code_off;
   __builtin___clear_cache((char *)page, (char *)page + CODE_SIZE);
 
   struct itimerval arm = {{0, 0}, {0, 200000}}, disarm = {{0, 0}, {0, 0}};
