@@ -3,8 +3,9 @@
  * (oracle/oracle.c) and the emulator adapter (snippet.ts) both build exactly this picture, so a
  * case means the same thing on both sides:
  *
- *   CODE_ADDR  one 4 KiB page, filled with INT3, the case's bytes at its start. A run ends on the
- *              first #BP: the INT3 after the snippet, the INT3 a branch landed on, or a real fault.
+ *   CODE_ADDR  one 4 KiB page, filled with INT3, the case's bytes at its start (or at offset `o`,
+ *              cut at the page end: nothing is mapped after the page). A run ends on the first #BP
+ *              (the INT3 after the snippet, the INT3 a branch landed on) or on a real fault.
  *   DATA_ADDR  DATA_SIZE bytes filled with `dataPattern(seed)` and then the case's patches; memory
  *              operands point here through base registers, RSP normally too (STACK_TOP).
  *   GS_BASE,   the GS and FS segment bases, inside the data region, for GS/FS-prefixed operands.
