@@ -8,26 +8,9 @@ export interface Pos {
   column: number;
 }
 
-/** A declared C type, reduced to what the VM needs: width in bytes and signedness. */
-export interface ScalarType {
-  width: 1 | 2 | 4 | 8;
-  signed: boolean;
-  isVoid: boolean;
-  /** For pointers: the type pointed to (pointer arithmetic scales by its width). */
-  pointee?: ScalarType;
-  /** float (width 4) or double (width 8). */
-  float?: boolean;
-}
+import type { CType, ScalarType } from './types.js';
 
-export const DOUBLE: ScalarType = { width: 8, signed: true, isVoid: false, float: true };
-export const FLOAT: ScalarType = { width: 4, signed: true, isVoid: false, float: true };
-
-export function pointerTo(t: ScalarType): ScalarType {
-  return { width: 8, signed: false, isVoid: false, pointee: t };
-}
-
-export const U64: ScalarType = { width: 8, signed: false, isVoid: false };
-export const VOID: ScalarType = { width: 8, signed: false, isVoid: true };
+export type { CType, ScalarType } from './types.js';
 
 export type BinaryOp =
   | '*'
@@ -55,8 +38,10 @@ export type Expr = Pos &
     | { k: 'reg'; id: number; name: string }
     | { k: 'pseudo'; id: number; name: string }
     | { k: 'var'; name: string }
-    /** Element of a local array: `t[i]`, `m[i][j]`. */
-    | { k: 'index'; name: string; indices: Expr[] }
+    /** `base[index]`: an array element, or `*(base + index)` for a pointer. */
+    | { k: 'index'; base: Expr; index: Expr }
+    /** `base.field`, or `base->field` with `arrow`. */
+    | { k: 'member'; base: Expr; field: string; arrow: boolean }
     | { k: 'global'; name: string }
     | { k: 'unary'; op: '-' | '~' | '!' | '*' | '&'; e: Expr }
     | { k: 'binary'; op: BinaryOp; a: Expr; b: Expr }
@@ -77,10 +62,11 @@ export type Stmt = Pos &
     | {
         k: 'decl';
         name: string;
-        type: ScalarType;
+        type: CType;
         init: Expr | undefined;
-        /** Array dimensions (empty for a scalar) and its flattened initialiser (holes are zero). */
+        /** Array dimensions (empty for a scalar or struct). */
         dims: number[];
+        /** A `{…}` initialiser, one entry per scalar leaf of the object (holes are zero). */
         inits: (Expr | undefined)[] | undefined;
       }
     | { k: 'expr'; e: Expr }

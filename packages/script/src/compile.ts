@@ -8,9 +8,10 @@ import type { Expr, FunctionDecl, Program, Stmt } from './ast.js';
 import { BUILTIN_IDS, BUILTINS } from './builtins.js';
 import { Op } from './bytecode.js';
 import { syntaxError as fail } from './errors.js';
-import { ExpressionCompiler, newFunctionState } from './expressions.js';
+import { ExpressionCompiler, newFunctionState, scalarOrFail } from './expressions.js';
 import { argumentCount, isFormatError, parseFormat } from './format.js';
 import { type ParseOptions, parse } from './parser.js';
+import { isStruct, leaves } from './types.js';
 
 export { MAX_GLOBALS } from './assembler.js';
 
@@ -71,21 +72,29 @@ class Compiler extends ExpressionCompiler {
       case 'decl': {
         // Without an initialiser nothing is stored: locals start at zero in every run (SPEC §4.6).
         const local = this.declare(s.name, s.type, s, s.dims);
-        if (s.init) {
+        if (s.init && isStruct(local.type)) {
+          this.emit(Op.ADDR_LOCAL, local.slot); // struct copy
+          this.convert(this.expr(s.init), local.type, s.init);
+          this.emit(Op.PUSH_I32, local.type.size);
+          this.emit(Op.CALL_BUILTIN, BUILTIN_IDS.get('memcpy')!, 3);
+        } else if (s.init) {
           this.convert(this.expr(s.init), local.type, s.init);
           this.emit(Op.STORE_LOCAL, local.slot);
         }
         if (s.inits) {
-          // Every element is written (holes as 0), so a declaration in a loop re-initialises.
+          // Every scalar leaf is written (holes as 0), so a declaration in a loop re-initialises.
+          const all = leaves(local.type, local.dims);
           s.inits.forEach((init, i) => {
             this.emit(Op.ADDR_LOCAL, local.slot);
-            if (i > 0) {
-              this.emit(Op.PUSH_I32, i * local.type.width);
+            if (all[i].offset > 0) {
+              this.emit(Op.PUSH_I32, all[i].offset);
               this.emit(Op.ADD);
             }
-            if (!init) this.emit(Op.PUSH_I32, 0);
-            if (init) this.storeMem(local.type, this.expr(init), init);
-            else this.emit(Op.STORE_MEM, local.type.width); // all-zero bits: 0 and +0.0 alike
+            if (init) this.storeMem(all[i].type, this.expr(init), init);
+            else {
+              this.emit(Op.PUSH_I32, 0); // all-zero bits: 0 and +0.0 alike
+              this.emit(Op.STORE_MEM, all[i].type.width);
+            }
           });
         }
         return;
@@ -206,7 +215,7 @@ class Compiler extends ExpressionCompiler {
     if (args.length > 0xff) fail('too many printf arguments', e);
     const specs = parts.filter((p) => typeof p !== 'string');
     args.forEach((a, i) => {
-      const t = this.expr(a);
+      const t = scalarOrFail(this.expr(a), a);
       const conv = specs[i].conv;
       // %f takes a double, or a 64-bit value holding one's bits (globals, memory); the rest integers.
       if (t?.float && conv !== 'f') fail(`printf '%${conv}' given a floating-point value`, a);

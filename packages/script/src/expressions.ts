@@ -8,8 +8,7 @@
  */
 
 import { Assembler } from './assembler.js';
-import type { AssignOp, BinaryOp, Expr, FunctionDecl, Pos, ScalarType } from './ast.js';
-import { DOUBLE, pointerTo, U64 } from './ast.js';
+import type { AssignOp, BinaryOp, Expr, FunctionDecl, Pos } from './ast.js';
 import { BUILTIN_IDS, BUILTINS } from './builtins.js';
 import {
   CHECK_DIVIDE,
@@ -33,18 +32,31 @@ import {
   Op,
 } from './bytecode.js';
 import { syntaxError as fail } from './errors.js';
+import { type CType, DOUBLE, isStruct, pointerTo, type ScalarType, sizeOf, typeName, U64 } from './types.js';
 
 /** A frame (locals + operand stack) must fit the 256-slot stack. */
 const MAX_LOCALS = 200;
 
-/** Static type of an expression: a declared C type, or null for untyped u64. */
-export type VType = ScalarType | null;
+/** Static type of an expression: a declared C type, or null for untyped u64. A struct-typed value
+ * is the struct's address. */
+export type VType = CType | null;
 
 export interface Local {
   slot: number;
-  type: ScalarType;
-  /** Array dimensions; empty for a scalar. Arrays live in the stack slots from `slot` on. */
+  type: CType;
+  /** Array dimensions; empty for a scalar or struct. Arrays and structs live in the stack slots
+   * from `slot` on (memory); scalars live in their slot as a value. */
   dims: number[];
+}
+
+/** Where an lvalue lives: its address is on the stack; this is what is there. */
+interface Place {
+  type: CType;
+  dims: number[];
+}
+
+function inMemory(l: Local): boolean {
+  return l.dims.length > 0 || isStruct(l.type);
 }
 
 export interface FunctionState {
@@ -88,6 +100,12 @@ function resultBits(ta: ScalarType | null, tb: ScalarType | null): number {
   return Math.max(4, ta?.width ?? 4, tb?.width ?? 4) * 8;
 }
 
+/** Structs have no arithmetic, comparisons or conversions: only members, copies and addresses. */
+export function scalarOrFail(t: VType, at: Pos): ScalarType | null {
+  if (isStruct(t)) fail(`${typeName(t)} cannot be used as a value here`, at);
+  return t;
+}
+
 export class ExpressionCompiler extends Assembler {
   protected readonly functionIndex = new Map<string, { index: number; decl: FunctionDecl }>();
   protected fn: FunctionState = newFunctionState();
@@ -95,16 +113,18 @@ export class ExpressionCompiler extends Assembler {
   protected returnType: ScalarType = U64;
   private readonly types = new WeakMap<Expr, VType>();
 
-  protected declare(name: string, type: ScalarType, at: Pos, dims: number[] = []): Local {
+  protected declare(name: string, type: CType, at: Pos, dims: number[] = []): Local {
     const existing = this.fn.locals.get(name);
     if (existing) {
-      if (existing.dims.join() !== dims.join() || (dims.length > 0 && existing.type.width !== type.width))
-        fail(`'${name}' is already declared with another shape`, at);
+      const shape = (l: { type: CType; dims: number[] }) =>
+        `${typeName(l.type)}${l.dims.map((d) => `[${d}]`).join('')}`;
+      if (inMemory(existing) || dims.length > 0 || isStruct(type)) {
+        if (shape(existing) !== shape({ type, dims })) fail(`'${name}' is already declared with another shape`, at);
+      }
       existing.type = type;
       return existing;
     }
-    const bytes = dims.reduce((n, d) => n * d, type.width);
-    const slots = dims.length === 0 ? 1 : Math.ceil(bytes / 8);
+    const slots = dims.length === 0 && !isStruct(type) ? 1 : Math.ceil(sizeOf(type, dims) / 8);
     if (this.fn.count + slots > MAX_LOCALS) fail(`local variables need more than ${MAX_LOCALS} stack slots`, at);
     const local = { slot: this.fn.count, type, dims };
     this.fn.count += slots;
@@ -112,43 +132,101 @@ export class ExpressionCompiler extends Assembler {
     return local;
   }
 
-  /** Push the address of `t[i]…` (array indices bounds-checked at run time) or `p[i]`; returns the
-   * element type. */
-  protected elementAddress(e: Expr & { k: 'index' }): ScalarType {
-    const local = this.fn.locals.get(e.name);
-    if (!local) fail(`undefined variable '${e.name}'`, e);
-    const pointee = local.type.pointee;
-    if (local.dims.length === 0) {
-      if (!pointee) fail(`'${e.name}' is not an array`, e);
-      if (e.indices.length !== 1) fail(`'${e.name}' needs 1 index`, e);
-      this.emit(Op.LOAD_LOCAL, local.slot);
-      this.expr(e.indices[0]);
-      this.scale(pointee, e);
-      this.emit(Op.ADD);
-      return pointee;
-    }
-    if (e.indices.length !== local.dims.length)
-      fail(`'${e.name}' needs ${local.dims.length} ${local.dims.length === 1 ? 'index' : 'indices'}`, e);
-    e.indices.forEach((index, k) => {
-      if (k > 0) {
-        this.emit(Op.PUSH_I32, local.dims[k]);
-        this.emit(Op.MUL);
+  /** Push the address of an lvalue (variable, element, member, `*p`) and say what lives there. */
+  protected placeOf(e: Expr): Place {
+    switch (e.k) {
+      case 'var': {
+        const local = this.fn.locals.get(e.name);
+        if (!local) fail(`undefined variable '${e.name}'`, e);
+        this.emit(Op.ADDR_LOCAL, local.slot);
+        return { type: local.type, dims: local.dims };
       }
-      this.expr(index);
-      this.emit(Op.BOUND, local.dims[k]);
-      if (k > 0) this.emit(Op.ADD);
-    });
-    this.scale(local.type, e);
-    this.emit(Op.ADDR_LOCAL, local.slot);
-    this.emit(Op.ADD);
-    return local.type;
+      case 'global':
+        this.emit(Op.ADDR_GLOBAL, this.globalRef(e.name, e));
+        return { type: U64, dims: [] };
+      case 'index': {
+        const base = this.staticType(e.base);
+        const place = this.isPlace(e.base) ? this.placeIfArray(e.base) : undefined;
+        if (place) {
+          // Arrays: bounds-checked index scaled by the size of one element (a row for 2-D).
+          this.expr(e.index);
+          this.emit(Op.BOUND, place.dims[0]);
+          const dims = place.dims.slice(1);
+          this.scale(place.type, e, dims);
+          this.emit(Op.ADD);
+          return { type: place.type, dims };
+        }
+        const p = isStruct(base) ? undefined : base?.pointee;
+        if (!p) fail('only arrays and pointers can be indexed', e);
+        this.expr(e.base);
+        this.expr(e.index);
+        this.scale(p, e);
+        this.emit(Op.ADD);
+        return { type: p, dims: [] };
+      }
+      case 'member': {
+        let st: CType | undefined;
+        if (e.arrow) {
+          const t = this.expr(e.base);
+          st = isStruct(t) ? undefined : t?.pointee;
+          if (!isStruct(st)) fail(`'->${e.field}' needs a pointer to a struct`, e);
+        } else {
+          const place = this.placeOf(e.base);
+          if (!isStruct(place.type) || place.dims.length > 0) fail(`'.${e.field}' needs a struct`, e);
+          st = place.type;
+        }
+        const field = st.fields.get(e.field);
+        if (!field) fail(`${typeName(st)} has no member '${e.field}'`, e);
+        if (field.offset > 0) {
+          this.emit(Op.PUSH_I32, field.offset);
+          this.emit(Op.ADD);
+        }
+        return { type: field.type, dims: field.dims };
+      }
+      case 'unary':
+        if (e.op === '*') {
+          const t = scalarOrFail(this.expr(e.e), e);
+          if (t?.pointee && !isStruct(t.pointee) && t.pointee.isVoid) fail('cannot dereference a void pointer', e);
+          return { type: t?.pointee ?? U64, dims: [] };
+        }
+        break;
+    }
+    return fail('this expression has no address', e);
+  }
+
+  /** True for expressions that designate storage (so `[i]` on them may mean an array element). */
+  private isPlace(e: Expr): boolean {
+    if (e.k === 'var') {
+      const l = this.fn.locals.get(e.name);
+      return l !== undefined && l.dims.length > 0;
+    }
+    return e.k === 'index' || e.k === 'member';
+  }
+
+  /** The place of `e` if it is an array (address pushed), else nothing is emitted. */
+  private placeIfArray(e: Expr): Place | undefined {
+    const mark = this.code.length;
+    const place = this.placeOf(e);
+    if (place.dims.length > 0) return place;
+    this.code.length = mark;
+    return undefined;
+  }
+
+  /** The value stored at a place whose address is on the stack: arrays decay to a pointer to
+   * their first element, a struct is its address, a scalar is loaded. */
+  private valueAt(place: Place): VType {
+    if (place.dims.length > 0) return pointerTo(place.type);
+    if (isStruct(place.type)) return place.type;
+    this.loadMem(place.type);
+    return place.type.float ? DOUBLE : place.type;
   }
 
   /** Multiply the top value by the size of `t` (pointer arithmetic). */
-  protected scale(t: ScalarType, at: Pos): void {
-    if (t.isVoid) fail('arithmetic on a void pointer', at);
-    if (t.width > 1) {
-      this.emit(Op.PUSH_I32, t.width);
+  protected scale(t: CType, at: Pos, dims: number[] = []): void {
+    if (!isStruct(t) && t.isVoid) fail('arithmetic on a void pointer', at);
+    const size = sizeOf(t, dims);
+    if (size > 1) {
+      this.emit(Op.PUSH_I32, size);
       this.emit(Op.MUL);
     }
   }
@@ -156,22 +234,32 @@ export class ExpressionCompiler extends Assembler {
   /** `target op= value`; with `keep`, leaves the stored value on the stack (chained `a = b = e`). */
   protected assign(target: Expr, op: AssignOp, value: Expr, keep: boolean, at: Pos): VType {
     const binop = op === '=' ? undefined : (op.slice(0, -1) as BinaryOp);
-    if ((target.k === 'unary' && target.op === '*') || target.k === 'index') {
-      let type: ScalarType = U64;
-      if (target.k === 'index') type = this.elementAddress(target);
-      else {
-        const t = this.expr(target.e);
-        if (t?.pointee) {
-          if (t.pointee.isVoid) fail('cannot store through a void pointer', target);
-          type = t.pointee;
-        }
-      }
+    const slotLocal = target.k === 'var' ? this.fn.locals.get(target.name) : undefined;
+    if (
+      ['index', 'member'].includes(target.k) ||
+      (target.k === 'unary' && target.op === '*') ||
+      (slotLocal && inMemory(slotLocal))
+    ) {
+      const untypedDeref = target.k === 'unary' && !this.staticType(target.e);
+      const place = this.placeOf(target);
       if (keep) fail('a store through a pointer or into an array cannot be chained', at);
+      if (place.dims.length > 0) fail('cannot assign to an array', at);
+      const type = place.type;
+      if (isStruct(type)) {
+        // Struct copy: memcpy(destination, source, size).
+        if (binop) fail(`operator '${op}' cannot be used on a struct`, at);
+        const from = this.expr(value);
+        if (from !== type)
+          fail(`cannot assign ${from === null ? 'a value' : typeName(from)} to ${typeName(type)}`, value);
+        this.emit(Op.PUSH_I32, type.size);
+        this.emit(Op.CALL_BUILTIN, BUILTIN_IDS.get('memcpy')!, 3);
+        return null;
+      }
       let tv: VType;
       if (binop) {
         this.emit(Op.DUP);
         this.loadMem(type);
-        tv = this.binary(binop, type === U64 ? null : type, value, at);
+        tv = this.binary(binop, untypedDeref ? null : type, value, at);
       } else tv = this.expr(value);
       this.storeMem(type, tv, value);
       return null;
@@ -211,6 +299,14 @@ export class ExpressionCompiler extends Assembler {
    * bit pattern there; globals are `unsigned long long` and convert.
    */
   protected convert(from: VType, to: VType, at: Pos): void {
+    if (isStruct(from) || isStruct(to)) {
+      if (from !== to)
+        fail(
+          `cannot convert ${from === null ? 'a value' : typeName(from)} to ${to === null ? 'a value' : typeName(to)}`,
+          at,
+        );
+      return;
+    }
     if (to === null || to.pointee) {
       if (to?.pointee && from?.float) fail('cannot convert a floating-point value to a pointer', at);
       return;
@@ -221,6 +317,7 @@ export class ExpressionCompiler extends Assembler {
       return;
     }
     if (from?.float) this.emit(Op.CVT, CVT_F64_TO_I64);
+    else if (from && !from.pointee && from.width === to.width && from.signed === to.signed) return; // already in shape
     if (to.width < 8) this.emit(Op.EXT, to.width, to.signed ? 1 : 0);
   }
 
@@ -239,7 +336,7 @@ export class ExpressionCompiler extends Assembler {
 
   /** A condition's value, as 0/1 for doubles (so -0.0 is false, as in C). */
   protected condition(e: Expr): void {
-    if (this.expr(e)?.float) {
+    if (scalarOrFail(this.expr(e), e)?.float) {
       this.emit(Op.PUSH_I32, 0);
       this.emit(Op.FOP, FOP_NE);
     }
@@ -280,35 +377,35 @@ export class ExpressionCompiler extends Assembler {
       case 'var': {
         const local = this.fn.locals.get(e.name);
         if (!local) fail(`undefined variable '${e.name}'`, e);
-        if (local.dims.length > 0) {
-          this.emit(Op.ADDR_LOCAL, local.slot); // an array is a pointer to its first element, as in C
-          return pointerTo(local.type);
-        }
+        if (inMemory(local)) return this.valueAt(this.placeOf(e));
         this.emit(Op.LOAD_LOCAL, local.slot);
-        return local.type;
+        const t = local.type as ScalarType;
+        // A narrow slot may have been written through a pointer (low bytes only): re-extend it.
+        if (t.width < 8 && !t.float) this.emit(Op.EXT, t.width, t.signed ? 1 : 0);
+        return t;
       }
-      case 'index': {
-        const type = this.elementAddress(e);
-        this.loadMem(type);
-        return type.float ? DOUBLE : type;
-      }
+      case 'index':
+      case 'member':
+        return this.valueAt(this.placeOf(e));
       case 'assign':
         return this.assign(e.target, '=', e.value, true, e);
       case 'sizeof': {
+        // Compile for the type only, then drop the code: sizeof never evaluates its operand.
+        const mark = this.code.length;
         let size = 8;
-        const local = e.e.k === 'var' ? this.fn.locals.get(e.e.name) : undefined;
-        if (local && local.dims.length > 0) size = local.dims.reduce((n, d) => n * d, local.type.width);
-        else {
-          // Compile for the type only, then drop the code: sizeof never evaluates its operand.
-          const mark = this.code.length;
-          size = this.expr(e.e)?.width ?? 8;
-          this.code.length = mark;
+        if (this.isPlace(e.e) || (e.e.k === 'var' && this.fn.locals.has(e.e.name))) {
+          const place = this.placeOf(e.e);
+          size = sizeOf(place.type, place.dims);
+        } else {
+          const t = this.expr(e.e);
+          size = t === null ? 8 : sizeOf(t);
         }
+        this.code.length = mark;
         this.pushNumber(BigInt(size));
         return null;
       }
       case 'cast': {
-        const from = this.expr(e.e);
+        const from = scalarOrFail(this.expr(e.e), e);
         if (e.type.pointee && from?.float) fail('cannot cast a floating-point value to a pointer', e);
         this.convert(from, e.type, e);
         return e.type;
@@ -318,21 +415,23 @@ export class ExpressionCompiler extends Assembler {
           case '&':
             return this.address(e.e);
           case '*': {
-            // Through a typed pointer: its pointee's width and sign; otherwise a qword (`*@rsp`).
-            const p = this.expr(e.e)?.pointee;
-            if (p?.isVoid) fail('cannot dereference a void pointer', e);
-            if (p) this.loadMem(p);
-            else this.emit(Op.LOAD_MEM, 8, 0);
-            return p?.float ? DOUBLE : (p ?? null);
+            // Through a typed pointer: what it points to; otherwise a qword (`*@rsp`).
+            const untyped = !this.staticType(e.e);
+            const place = this.placeOf(e);
+            if (untyped) {
+              this.emit(Op.LOAD_MEM, 8, 0);
+              return null;
+            }
+            return this.valueAt(place);
           }
           case '!':
-            if (this.expr(e.e)?.float) {
+            if (scalarOrFail(this.expr(e.e), e)?.float) {
               this.emit(Op.PUSH_I32, 0);
               this.emit(Op.FOP, FOP_EQ);
             } else this.emit(Op.LNOT);
             return { width: 4, signed: true, isVoid: false };
           default: {
-            const t = this.expr(e.e);
+            const t = scalarOrFail(this.expr(e.e), e);
             if (t?.float) {
               if (e.op === '~') fail("operator '~' needs an integer operand", e);
               this.emit(Op.FNEG);
@@ -366,26 +465,20 @@ export class ExpressionCompiler extends Assembler {
     }
   }
 
-  /** Push the address of a variable or element; returns the pointer's type. */
+  /** `&x`: push the address of a variable, element or member; returns the pointer's type. */
   protected address(e: Expr): ScalarType {
-    if (e.k === 'index') return pointerTo(this.elementAddress(e));
-    if (e.k === 'var') {
-      const local = this.fn.locals.get(e.name);
-      if (!local) fail(`undefined variable '${e.name}'`, e);
-      this.emit(Op.ADDR_LOCAL, local.slot);
-      return pointerTo(local.type); // `&t` of an array points at its first element here
-    }
-    if (e.k === 'global') {
-      this.emit(Op.ADDR_GLOBAL, this.globalRef(e.name, e));
-      return pointerTo(U64);
-    }
-    return fail("'&' needs a variable", e);
+    if (e.k === 'var' && !this.fn.locals.has(e.name)) fail(`undefined variable '${e.name}'`, e);
+    const place = this.placeOf(e);
+    return pointerTo(place.type); // `&t` of an array points at its first element here
   }
 
   /** Left operand already on the stack; compiles the right one and the operator. */
-  protected binary(op: BinaryOp, ta: VType, b: Expr, at: Pos): VType {
-    if (ta?.float || this.staticType(b)?.float) return this.floatBinary(op, ta, b, at);
-    const tb = this.expr(b);
+  protected binary(op: BinaryOp, taAny: VType, b: Expr, at: Pos): VType {
+    const ta = scalarOrFail(taAny, at);
+    const tbStatic = scalarOrFail(this.staticType(b), b);
+    if (ta?.float || tbStatic?.float) return this.floatBinary(op, ta, b, at);
+    const tb = tbStatic;
+    this.expr(b);
     if ((op === '+' || op === '-') && (ta?.pointee || tb?.pointee)) return this.pointerArithmetic(op, ta, tb, at);
     // C-like: typed operands decide width and signedness; untyped ones count as signed for
     // comparisons (SPEC: untyped `<` is signed) and as unsigned for division and shifts.
@@ -431,12 +524,12 @@ export class ExpressionCompiler extends Assembler {
 
   /** Arithmetic and comparisons with a double operand: the other one converts (C's usual
    * conversions; untyped values count as signed). */
-  protected floatBinary(op: BinaryOp, ta: VType, b: Expr, at: Pos): VType {
+  protected floatBinary(op: BinaryOp, ta: ScalarType | null, b: Expr, at: Pos): VType {
     const kind = FLOAT_OPS[op];
     if (kind === undefined) fail(`operator '${op}' needs integer operands`, at);
     if (ta?.pointee) fail('cannot mix a pointer and a floating-point value', at);
     this.convert(ta, DOUBLE, at);
-    const tb = this.expr(b);
+    const tb = scalarOrFail(this.expr(b), b);
     if (tb?.pointee) fail('cannot mix a pointer and a floating-point value', at);
     this.convert(tb, DOUBLE, at);
     this.emit(Op.FOP, kind);
@@ -444,13 +537,14 @@ export class ExpressionCompiler extends Assembler {
   }
 
   /** `p + n`, `p - n` scale n by the pointee's size; `p - q` is a signed element count. */
-  protected pointerArithmetic(op: '+' | '-', ta: VType, tb: VType, at: Pos): VType {
+  protected pointerArithmetic(op: '+' | '-', ta: ScalarType | null, tb: ScalarType | null, at: Pos): VType {
     if (!ta?.pointee) fail('put the pointer first: write p + n', at);
     if (tb?.pointee) {
       if (op === '+') fail('cannot add two pointers', at);
       this.emit(Op.SUB);
-      if (ta.pointee.width > 1) {
-        this.emit(Op.PUSH_I32, ta.pointee.width);
+      const size = sizeOf(ta.pointee);
+      if (size > 1) {
+        this.emit(Op.PUSH_I32, size);
         this.emit(Op.DIVS);
       }
       return { width: 8, signed: true, isVoid: false };
@@ -461,7 +555,7 @@ export class ExpressionCompiler extends Assembler {
   }
 
   /** Result type of arithmetic on typed operands (C promotion to at least int), narrowing the value. */
-  protected narrow(ta: VType, tb: VType): VType {
+  protected narrow(ta: ScalarType | null, tb: ScalarType | null): VType {
     if (ta === null && tb === null) return null;
     const width = Math.max(4, ta?.width ?? 4, tb?.width ?? 4) as 4 | 8;
     const signed = (ta === null || ta.signed) && (tb === null || tb.signed);

@@ -119,6 +119,12 @@ const TOKENS = [
   'int t[2] = {1, 2};',
   '*p',
   'int *p = t;',
+  'struct pt { int x; int y; };',
+  'struct pt',
+  '->',
+  '.x',
+  '&q',
+  'q.y',
 ] as const;
 
 const soup = fc.array(fc.constantFrom(...TOKENS), { maxLength: 40 }).map((t) => t.join(' '));
@@ -129,6 +135,7 @@ const SAMPLES = [
   'for (i = 0; i < 3 && .k || 1; i++) { @rax = @rax + i; } do { .z++; } while (.z < 3);',
   'eq(&.a, interlocked_increment(&.b)); printf("%016llx %-5s|%ws", poi(5040), 5000, 5020);',
   'char ch = 1ff; unsigned int u = ch; if (u > 0) { @al = ch; } memcpy(5080, 5000, 6);',
+  'struct pt { int x; double y; int t[2]; }; struct pt q = {1, 2.5, {3}}; struct pt *p = &q; p->t[1] = q.x; printf("%f", p->y);',
 ];
 
 describe('fuzzing', () => {

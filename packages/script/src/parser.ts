@@ -6,25 +6,26 @@
  * expressions (right-hand sides, arguments, `?` one-liners) refuse comparison and logical operators;
  * conditions of if/elsif/while/for/do-while accept them.
  */
-import {
-  type AssignOp,
-  type BinaryOp,
-  DOUBLE,
-  type Expr,
-  FLOAT,
-  type FunctionDecl,
-  type Pos,
-  type Program,
-  pointerTo,
-  type ScalarType,
-  type Stmt,
-  VOID,
-} from './ast.js';
+import type { AssignOp, BinaryOp, Expr, FunctionDecl, Pos, Program, Stmt } from './ast.js';
 import { BUILTIN_IDS, BUILTINS, INTRINSICS, isBuiltinName } from './builtins.js';
 import { ScriptSyntaxError } from './errors.js';
 import { PSEUDO_REGISTERS } from './host.js';
 import { describeToken, KEYWORDS, Lexer, T, type Token, TYPE_WORDS } from './lexer.js';
 import { registerId } from './registers.js';
+import {
+  type CType,
+  DOUBLE,
+  FLOAT,
+  isStruct,
+  layOut,
+  leaves,
+  parts,
+  pointerTo,
+  type ScalarType,
+  type StructType,
+  sizeOf,
+  VOID,
+} from './types.js';
 
 export type ParseMode = 'statements' | 'expression' | 'condition';
 
@@ -65,6 +66,8 @@ const MAX_NESTING = 200;
 const MAX_OPERATORS = 1000;
 /** Elements of one array (it must fit the per-run stack with room to spare). */
 export const MAX_ARRAY_ELEMENTS = 0x400;
+/** Bytes of one local array or struct (it lives in the 256-slot stack). */
+const MAX_OBJECT_BYTES = 1600;
 
 export function parse(source: string, options: ParseOptions = {}): Program {
   return new Parser(source, options).parseProgram();
@@ -75,7 +78,10 @@ class Parser {
   private tok: Token;
   private ahead: Token | undefined;
   private readonly userFunctions = new Map<string, FunctionDecl>();
-  private readonly typedefs = new Map<string, ScalarType>();
+  private readonly typedefs = new Map<string, CType>();
+  private readonly structs = new Map<string, StructType>();
+  /** Set while looking ahead for a function definition: a struct body must not be parsed then. */
+  private probing = false;
   private readonly options: ParseOptions;
   private loopDepth = 0;
   /** Nesting of expressions and blocks, bounded so hostile input cannot exhaust the JS stack. */
@@ -116,7 +122,7 @@ class Parser {
 
   /** A type word or a typedef name starts a type. */
   private isTypeStart(t: Token = this.tok): boolean {
-    return t.kind === T.Ident && (TYPE_WORDS.has(t.text) || this.typedefs.has(t.text));
+    return t.kind === T.Ident && (TYPE_WORDS.has(t.text) || t.text === 'struct' || this.typedefs.has(t.text));
   }
 
   private atEnd(): boolean {
@@ -177,6 +183,7 @@ class Parser {
     const save = { pos: this.lx.pos, line: this.lx.line, lineStart: this.lx.lineStart };
     const tok = this.tok;
     const ahead = this.ahead;
+    this.probing = true;
     try {
       this.type();
       if (this.tok.kind !== T.Ident && this.tok.kind !== T.Number) return false;
@@ -185,6 +192,7 @@ class Parser {
     } catch {
       return false;
     } finally {
+      this.probing = false;
       this.lx.pos = save.pos;
       this.lx.line = save.line;
       this.lx.lineStart = save.lineStart;
@@ -195,7 +203,7 @@ class Parser {
 
   private functionDecl(): FunctionDecl {
     const at: Pos = { line: this.tok.line, column: this.tok.column };
-    const ret = this.type();
+    const ret = this.scalar(this.type(), at);
     const name = this.name('a function name');
     if (this.userFunctions.has(name)) this.fail(`function '${name}' is already defined`, at);
     const fn: FunctionDecl = { ...at, name, ret, params: [], body: [] };
@@ -204,7 +212,8 @@ class Parser {
       if (this.isWord('void') && this.peek().kind === T.Punct && this.peek().text === ')') this.advance();
       else
         do {
-          const type = this.type();
+          const pat = this.tok;
+          const type = this.scalar(this.type(), pat);
           if (type.isVoid) this.fail('a parameter cannot be void');
           const pname = this.name('a parameter name');
           if (fn.params.some((p) => p.name === pname)) this.fail(`duplicate parameter '${pname}'`);
@@ -229,15 +238,17 @@ class Parser {
     return this.advance().text;
   }
 
-  /** Type words in any order, validated like C (SPEC §4.4), then `*`s. */
-  /** Type words in any order, validated like C (SPEC §4.4), or a typedef name; then `*`s if `stars`. */
-  private type(stars = true): ScalarType {
+  /** Type words in any order, validated like C (SPEC §4.4), a typedef name or a struct; then `*`s
+   * if `stars`. */
+  private type(stars = true): CType {
     const at = this.tok;
-    let type: ScalarType;
+    let type: CType;
     const alias = this.tok.kind === T.Ident ? this.typedefs.get(this.tok.text) : undefined;
     if (alias) {
       this.advance();
       type = alias;
+    } else if (this.isWord('struct')) {
+      type = this.structSpecifier();
     } else {
       const words: string[] = [];
       while (this.tok.kind === T.Ident && TYPE_WORDS.has(this.tok.text)) words.push(this.advance().text);
@@ -248,6 +259,75 @@ class Parser {
     }
     if (stars) while (this.eat('*')) type = pointerTo(type);
     return type;
+  }
+
+  /** Functions, casts: scalar types only (structs go by pointer). */
+  private scalar(t: CType, at: Pos): ScalarType {
+    if (isStruct(t)) this.fail(`struct ${t.struct} cannot be used by value here; use a pointer`, at);
+    return t;
+  }
+
+  /** A word used as a struct tag or member name: those live in their own namespaces, so hex-looking
+   * words (`a`, `dead`) are fine there. */
+  private memberName(what: string): string {
+    const t = this.tok;
+    if ((t.kind === T.Ident && !KEYWORDS.has(t.text)) || (t.kind === T.Number && /^[A-Za-z_]/.test(t.text))) {
+      this.advance();
+      return t.text;
+    }
+    return this.fail(`expected ${what} but found ${describeToken(t)}`);
+  }
+
+  /** `struct tag`, `struct tag { members }` (definition) — forward references allowed. */
+  private structSpecifier(): StructType {
+    this.advance(); // struct
+    const at = this.tok;
+    const tag = this.memberName('a struct name');
+    let st = this.structs.get(tag);
+    if (!st) {
+      st = { struct: tag, fields: new Map(), size: 0, align: 1, complete: false };
+      this.structs.set(tag, st);
+    }
+    if (!this.is('{')) return st;
+    if (this.probing) throw new Error('probe stops at a struct body');
+    if (st.complete) this.fail(`struct ${tag} is already defined`, at);
+    this.advance();
+    const members: { name: string; type: CType; dims: number[] }[] = [];
+    while (!this.eat('}')) {
+      const base = this.type(false);
+      do {
+        const mat = this.tok;
+        let type = base;
+        while (this.eat('*')) type = pointerTo(type);
+        const name = this.memberName('a member name');
+        if (members.some((m) => m.name === name)) this.fail(`duplicate member '${name}'`, mat);
+        if (isStruct(type) && !type.complete)
+          this.fail(`member '${name}' has the incomplete type struct ${type.struct}`, mat);
+        if (!isStruct(type) && type.isVoid) this.fail(`member '${name}' cannot be void`, mat);
+        members.push({ name, type, dims: this.dimensions(name, mat) });
+      } while (this.eat(','));
+      this.expect(';');
+    }
+    if (members.length === 0) this.fail(`struct ${tag} has no members`, at);
+    layOut(st, members);
+    if (st.size > MAX_OBJECT_BYTES) this.fail(`struct ${tag} is larger than ${MAX_OBJECT_BYTES} bytes`, at);
+    return st;
+  }
+
+  /** `[N][M]…` after a declarator. */
+  private dimensions(name: string, at: Pos): number[] {
+    const dims: number[] = [];
+    while (this.eat('[')) {
+      const t = this.tok;
+      if (t.kind !== T.Number || t.value === 0n || t.value > BigInt(MAX_ARRAY_ELEMENTS))
+        this.fail(`an array size must be a number from 1 to 0x${MAX_ARRAY_ELEMENTS.toString(16)}`);
+      dims.push(Number(t.value));
+      this.advance();
+      this.expect(']');
+    }
+    if (dims.reduce((n, d) => n * d, 1) > MAX_ARRAY_ELEMENTS)
+      this.fail(`array '${name}' has more than 0x${MAX_ARRAY_ELEMENTS.toString(16)} elements`, at);
+    return dims;
   }
 
   private block(): Stmt[] {
@@ -362,9 +442,6 @@ class Parser {
           this.typedefs.set(name, type);
           return undefined;
         }
-        case 'struct':
-          this.fail("'struct' is not supported");
-          break;
       }
       if (this.isTypeStart(t)) {
         if (this.looksLikeFunction()) this.fail('functions must be defined at the top level');
@@ -389,31 +466,24 @@ class Parser {
   private declaration(): Stmt[] {
     const base = this.type(false); // `int *p, q`: each declarator has its own stars
     const list: Stmt[] = [];
+    if (this.is(';') && isStruct(base)) return list; // `struct s {…};` or `struct s;`
     do {
       const at: Pos = { line: this.tok.line, column: this.tok.column };
       let type = base;
       while (this.eat('*')) type = pointerTo(type);
-      if (type.isVoid) this.fail('a variable cannot be void', at);
+      if (!isStruct(type) && type.isVoid) this.fail('a variable cannot be void', at);
+      if (isStruct(type) && !type.complete) this.fail(`struct ${type.struct} is incomplete`, at);
       const name = this.name('a variable name');
-      const dims: number[] = [];
-      while (this.eat('[')) {
-        const t = this.tok;
-        if (t.kind !== T.Number || t.value === 0n || t.value > BigInt(MAX_ARRAY_ELEMENTS))
-          this.fail(`an array size must be a number from 1 to 0x${MAX_ARRAY_ELEMENTS.toString(16)}`);
-        dims.push(Number(t.value));
-        this.advance();
-        this.expect(']');
-      }
-      const elements = dims.reduce((n, d) => n * d, 1);
-      if (elements > MAX_ARRAY_ELEMENTS)
-        this.fail(`array '${name}' has more than 0x${MAX_ARRAY_ELEMENTS.toString(16)} elements`, at);
+      const dims = this.dimensions(name, at);
+      if (sizeOf(type, dims) > MAX_OBJECT_BYTES) this.fail(`'${name}' is larger than ${MAX_OBJECT_BYTES} bytes`, at);
       let init: Expr | undefined;
       let inits: (Expr | undefined)[] | undefined;
       if (this.eat('=')) {
-        if (dims.length > 0) {
-          inits = new Array(elements).fill(undefined);
-          this.initList(dims, 0, inits, 0);
-        } else init = this.expr(false);
+        if ((dims.length > 0 || isStruct(type)) && this.is('{')) {
+          inits = new Array(leaves(type, dims).length).fill(undefined);
+          this.braced(type, dims, inits, 0);
+        } else if (dims.length > 0) this.fail("an array's initialiser needs braces");
+        else init = this.expr(false);
       }
       list.push({ ...at, k: 'decl', name, type, init, dims, inits });
     } while (this.eat(','));
@@ -421,25 +491,31 @@ class Parser {
   }
 
   /**
-   * `{…}` initialiser of an array with dimensions dims[depth…], written into `out` from `start`.
-   * Nested braces fill one sub-array each (zero-padded); bare values fill consecutive elements.
+   * `{…}` initialiser of an aggregate (array or struct), filling `out` (one entry per scalar leaf)
+   * from leaf `start`. A nested `{…}` initialises one part; bare values fill parts' leaves in order
+   * (C's brace elision). Missing values stay undefined, i.e. zero.
    */
-  private initList(dims: number[], depth: number, out: (Expr | undefined)[], start: number): void {
-    const span = dims.slice(depth).reduce((n, d) => n * d, 1);
-    const inner = span / dims[depth];
+  private braced(type: CType, dims: number[], out: (Expr | undefined)[], start: number): void {
     this.expect('{');
-    let i = start;
+    let leaf = start;
+    const list = parts(type, dims);
+    let k = 0;
     while (!this.is('}')) {
+      if (k >= list.length) this.fail('too many values in the initialiser');
+      const part = list[k++];
+      const count = leaves(part.type, part.dims).length;
+      const aggregate = part.dims.length > 0 || isStruct(part.type);
       if (this.is('{')) {
-        if (depth + 1 >= dims.length) this.fail('too many braces in the initialiser');
-        i = start + Math.ceil((i - start) / inner) * inner; // a nested list starts a new row
-        if (i >= start + span) this.fail('too many values in the initialiser');
-        this.initList(dims, depth + 1, out, i);
-        i += inner;
-      } else {
-        if (i >= start + span) this.fail('too many values in the initialiser');
-        out[i++] = this.expr(false);
-      }
+        if (!aggregate) this.fail('too many braces in the initialiser');
+        this.braced(part.type, part.dims, out, leaf);
+      } else if (!aggregate) out[leaf] = this.expr(false);
+      else
+        for (let j = 0; j < count; j++) {
+          out[leaf + j] = this.expr(false);
+          if (j + 1 === count || !this.is(',') || this.peek().text === '}') break;
+          this.advance();
+        }
+      leaf += count;
       if (!this.eat(',')) break;
     }
     this.expect('}');
@@ -488,10 +564,9 @@ class Parser {
   }
 
   private checkLvalue(e: Expr): void {
-    if (e.k === 'var' || e.k === 'global' || e.k === 'reg' || e.k === 'index' || (e.k === 'unary' && e.op === '*'))
-      return;
+    if (['var', 'global', 'reg', 'index', 'member'].includes(e.k) || (e.k === 'unary' && e.op === '*')) return;
     if (e.k === 'pseudo') this.fail(`'$${e.name}' is read-only`, e);
-    this.fail('the left side of an assignment must be a variable, a register or *pointer', e);
+    this.fail('the left side of an assignment must be a variable, a register, an element, a member or *pointer', e);
   }
 
   // -- expressions --------------------------------------------------------------------------------
@@ -545,7 +620,7 @@ class Parser {
         case '&': {
           this.advance();
           const e = this.unary(cond);
-          if (t.text === '&' && e.k !== 'var' && e.k !== 'global' && e.k !== 'index')
+          if (t.text === '&' && !['var', 'global', 'index', 'member'].includes(e.k))
             this.fail("'&' needs a variable", e);
           return { ...at, k: 'unary', op: t.text, e };
         }
@@ -560,7 +635,7 @@ class Parser {
           const next = this.peek();
           if (this.isTypeStart(next)) {
             this.advance();
-            const type = this.type();
+            const type = this.scalar(this.type(), at);
             this.expect(')');
             if (type.isVoid) this.fail('cannot cast to void', at);
             return { ...at, k: 'cast', type, e: this.unary(cond) };
@@ -578,7 +653,8 @@ class Parser {
       let size: number;
       if (this.isTypeStart()) {
         const type = this.type();
-        size = type.isVoid ? 1 : type.width;
+        if (isStruct(type) && !type.complete) this.fail(`struct ${type.struct} is incomplete`);
+        size = sizeOf(type);
       } else {
         const e = this.expr(cond);
         this.expect(')');
@@ -590,18 +666,23 @@ class Parser {
     return this.postfix(this.primary());
   }
 
+  /** `[i]`, `.member` and `->member` chains. `.name` right after an expression is a member, not a
+   * global (the lexer cannot tell them apart). */
   private postfix(e: Expr): Expr {
-    if (this.is('[')) {
-      if (e.k !== 'var') this.fail('only local arrays can be indexed');
-      const indices: Expr[] = [];
-      while (this.eat('[')) {
-        indices.push(this.expr(false));
+    for (;;) {
+      const t = this.tok;
+      if (this.eat('[')) {
+        const index = this.expr(false);
         this.expect(']');
-      }
-      e = { line: e.line, column: e.column, k: 'index', name: e.name, indices };
+        e = { line: t.line, column: t.column, k: 'index', base: e, index };
+      } else if (t.kind === T.Global) {
+        this.advance();
+        e = { line: t.line, column: t.column, k: 'member', base: e, field: t.text, arrow: false };
+      } else if (this.is('.') || this.is('->')) {
+        const arrow = this.advance().text === '->';
+        e = { line: t.line, column: t.column, k: 'member', base: e, field: this.memberName('a member name'), arrow };
+      } else return e;
     }
-    if (this.is('.') || this.is('->')) this.fail(`'${this.tok.text}' (structs) is not supported`);
-    return e;
   }
 
   private primary(): Expr {

@@ -204,3 +204,65 @@ describe('floating point', () => {
     expect(output(source)).toBe(expected);
   });
 });
+
+// structs (SPEC §4.4): layout, nesting, pointer members, zero-filled initialisers, copy.
+const STRUCTS: [string, string][] = [
+  ['struct pt { int x; int y; }; struct pt q; q.x = 3; q.y = 4; printf("%d %d %d", q.x, q.y, sizeof(q));', '3 4 8'],
+  ['struct s1 { char c1; long long v; short s; }; printf("%d", sizeof(struct s1));', '24'],
+  ['struct pt { int x; int y; }; struct pt q = {5}; printf("%d %d", q.x, q.y);', '5 0'],
+  [
+    'struct pt { int x; int y; }; struct pt q = {1, 2}; struct pt r = q; r.y = 9; printf("%d %d %d", q.y, r.x, r.y);',
+    '2 1 9',
+  ],
+  ['struct pt { int x; int y; }; struct pt q = {1, 2}; struct pt r; r = q; printf("%d %d", r.x, r.y);', '1 2'],
+  [
+    'struct pt { int x; int y; }; struct pt q; struct pt *p = &q; p->x = 7; p->y = p->x * 2; printf("%d %d", q.x, q.y);',
+    '7 14',
+  ],
+  [
+    'struct in { int v[3]; }; struct out { int tag; struct in i; }; struct out o = {1, {{4, 5, 6}}}; printf("%d %d %d", o.tag, o.i.v[0], o.i.v[2]);',
+    '1 4 6',
+  ],
+  [
+    'struct in { int v[3]; }; struct out { int tag; struct in i; }; struct out o = {1, 4, 5, 6}; o.i.v[1] += 0n10; printf("%d", o.i.v[1]);',
+    '15',
+  ],
+  [
+    'struct node { int val; struct node *next; }; struct node n2 = {2}; struct node n1 = {1, &n2}; printf("%d %d", n1.next->val, n1.next->next);',
+    '2 0',
+  ],
+  [
+    'struct pt { int x; int y; }; struct pt t[3] = {{1, 2}, {3, 4}}; t[2].x = 5; printf("%d %d %d %d", t[0].y, t[1].x, t[2].x, sizeof(t));',
+    '2 3 5 24',
+  ],
+  [
+    'struct pt { int x; int y; }; struct pt t[2]; struct pt *p = t; p++; p->y = 8; printf("%d %d", t[1].y, &t[1] - &t[0]);',
+    '8 1',
+  ],
+  ['typedef struct pt { int x; int y; } point; point q = {3, 4}; point *p = &q; printf("%d", p->x + p->y);', '7'],
+  [
+    'struct list; typedef struct list *lp; struct list { int v; lp next; }; struct list l = {9}; lp p = &l; printf("%d", p->v);',
+    '9',
+  ],
+  ['struct g { char name[8]; int n; }; struct g v = {{41, 42}, 3}; printf("%s %d", v.name, v.n);', 'AB 3'],
+  ['struct pt { int x; int y; }; struct pt *p = 5040; printf("%x %x", p->x, p->y);', 'cafebabe deadbeef'],
+  [
+    'struct pt { double a; float b; }; struct pt v = {1.5, 2.25}; v.a *= 2; printf("%f %f %d", v.a, v.b, sizeof(v));',
+    '3.000000 2.250000 16',
+  ],
+  [
+    'struct pt { int x; int y; }; int sum(struct pt *p) { return p->x + p->y; } struct pt q = {2, 3}; printf("%d", sum(&q));',
+    '5',
+  ],
+  ['struct pt { int x; int y; }; struct pt q; p = &q.y; *p = 1; printf("%d", q.y);', '1'],
+  [
+    'struct pt { int x; int y; }; for (i = 0; i < 2; i++) { struct pt q = {i}; printf("%d%d ", q.x, q.y); q.y = 5; }',
+    '00 10 ',
+  ],
+];
+
+describe('structs', () => {
+  test.each(STRUCTS)('%s', (source, expected) => {
+    expect(output(source)).toBe(expected);
+  });
+});
