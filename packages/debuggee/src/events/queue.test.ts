@@ -1,4 +1,5 @@
 import type { LogRecord } from '@hvdbg/protocol';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DropReport } from '../target.js';
 import { MessageQueue, RECORD_OVERHEAD_BYTES } from './queue.js';
@@ -135,5 +136,62 @@ describe('MessageQueue', () => {
     expect(q.discard()).toBe(2);
     q.pump(0);
     expect(out.order).toEqual(['drop:1-2']);
+  });
+});
+
+describe('MessageQueue properties', () => {
+  type Op =
+    | { t: 'push'; imm: boolean; size: number }
+    | { t: 'pump'; dt: number }
+    | { t: 'block'; on: boolean }
+    | { t: 'discard' };
+  const op = fc.oneof(
+    fc.record({ t: fc.constant('push' as const), imm: fc.boolean(), size: fc.integer({ min: 0, max: 600 }) }),
+    fc.record({ t: fc.constant('pump' as const), dt: fc.integer({ min: 0, max: 150 }) }),
+    fc.record({ t: fc.constant('block' as const), on: fc.boolean() }),
+    fc.record({ t: fc.constant('discard' as const) }),
+  );
+
+  it('every seq is delivered exactly once or reported dropped exactly once, in ascending order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(op, { maxLength: 300 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 20 }),
+        (ops, lossless, capacity) => {
+          const q = new MessageQueue({ capacity, lossless, hardCapacity: capacity * 2, lowWater: 0 });
+          const order: bigint[] = [];
+          let delivered = 0;
+          let dropped = 0n;
+          q.setSink({
+            onLog(batch) {
+              expect(batch.length).toBeGreaterThan(0);
+              for (const r of batch) order.push(r.seq);
+              delivered += batch.length;
+            },
+            onDropped(r) {
+              expect(r.count).toBe(r.lastSeq - r.firstSeq + 1n);
+              for (let s = r.firstSeq; s <= r.lastSeq; s++) order.push(s);
+              dropped += r.count;
+            },
+          });
+          let now = 0;
+          for (const o of ops) {
+            if (o.t === 'push') push(q, o.imm, 'x'.repeat(o.size));
+            else if (o.t === 'pump') q.pump((now += o.dt));
+            else if (o.t === 'block') q.blocked = o.on;
+            else q.discard();
+          }
+          q.blocked = false;
+          q.flushAll(now + 1000);
+          expect(q.depth).toBe(0);
+          expect(order).toEqual(Array.from({ length: order.length }, (_, i) => BigInt(i + 1)));
+          expect(BigInt(order.length)).toBe(q.lastSeq);
+          expect(dropped).toBe(q.drops);
+          expect(delivered + Number(dropped)).toBe(Number(q.lastSeq));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

@@ -244,17 +244,37 @@ export class MessageQueue {
     }
   }
 
+  /**
+   * Adds one dropped seq to the pending reports, kept sorted and merged: drops usually extend the
+   * last run, but `discard` drops queued records older than a run already pending.
+   */
   private recordDrop(seq: bigint, size: number, eventId: number): void {
     this.dropped++;
-    const last = this.pendingDrops[this.pendingDrops.length - 1];
-    if (last !== undefined && last.lastSeq + 1n === seq) {
-      last.lastSeq = seq;
-      last.count++;
-      last.bytes += BigInt(size);
-      if (!last.eventIds.includes(eventId)) last.eventIds.push(eventId);
+    const drops = this.pendingDrops;
+    let i = drops.length;
+    while (i > 0 && drops[i - 1]!.firstSeq > seq) i--;
+    const before = drops[i - 1];
+    const after = drops[i];
+    if (before !== undefined && before.lastSeq + 1n === seq) {
+      extendDrop(before, seq, size, eventId);
+      if (after !== undefined && after.firstSeq === seq + 1n) {
+        // The new seq bridges two runs: merge them.
+        before.lastSeq = after.lastSeq;
+        before.count += after.count;
+        before.bytes += after.bytes;
+        for (const id of after.eventIds) if (!before.eventIds.includes(id)) before.eventIds.push(id);
+        drops.splice(i, 1);
+      }
       return;
     }
-    this.pendingDrops.push({ count: 1n, firstSeq: seq, lastSeq: seq, bytes: BigInt(size), eventIds: [eventId] });
+    if (after !== undefined && after.firstSeq === seq + 1n) {
+      after.firstSeq = seq;
+      after.count++;
+      after.bytes += BigInt(size);
+      if (!after.eventIds.includes(eventId)) after.eventIds.push(eventId);
+      return;
+    }
+    drops.splice(i, 0, { count: 1n, firstSeq: seq, lastSeq: seq, bytes: BigInt(size), eventIds: [eventId] });
   }
 
   /** Remove shipped entries: `shippedUpTo` is the index after the last shipped one, `kept` stay. */
@@ -279,4 +299,11 @@ export class MessageQueue {
   private updateThrottle(): void {
     if (this.throttle && this.depth <= this.lowWater) this.throttle = false;
   }
+}
+
+function extendDrop(r: DropReport, seq: bigint, size: number, eventId: number): void {
+  r.lastSeq = seq;
+  r.count++;
+  r.bytes += BigInt(size);
+  if (!r.eventIds.includes(eventId)) r.eventIds.push(eventId);
 }
