@@ -140,11 +140,6 @@ describe('MessageQueue', () => {
 });
 
 describe('MessageQueue properties', () => {
-  type Op =
-    | { t: 'push'; imm: boolean; size: number }
-    | { t: 'pump'; dt: number }
-    | { t: 'block'; on: boolean }
-    | { t: 'discard' };
   const op = fc.oneof(
     fc.record({ t: fc.constant('push' as const), imm: fc.boolean(), size: fc.integer({ min: 0, max: 600 }) }),
     fc.record({ t: fc.constant('pump' as const), dt: fc.integer({ min: 0, max: 150 }) }),
