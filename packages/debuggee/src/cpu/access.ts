@@ -218,17 +218,37 @@ export abstract class CpuAccess extends CpuPaging {
     }
     this.fetchTrap = (this.ept[pfn] ?? 0) & 4;
     this.fetchBase = lin - (lin & 0xfff);
+    this.ipo = lin & 0xfff;
+    this.fetchLimit = 4096;
+  }
+
+  /** Decode cursor: linear address of the next byte to fetch; becomes RIP when the instruction retires. */
+  get ip(): number {
+    return this.fetchBase + this.ipo;
+  }
+
+  set ip(v: number) {
+    const o = v - this.fetchBase;
+    if (o >= 0 && o < 4096) this.ipo = o | 0;
+    else {
+      // Elsewhere: rebase on the target's page and refill on the next fetch.
+      const off = v & 0xfff;
+      this.fetchBase = v - off;
+      this.ipo = off;
+      this.fetchLimit = 0;
+    }
   }
 
   fetch8(): number {
-    const off = this.ip - this.fetchBase;
-    if (off >= 0 && off < 4096) {
-      this.ip++;
-      return this.fetchBytes[off]!;
+    const o = this.ipo;
+    if (o < this.fetchLimit) {
+      this.ipo = o + 1;
+      return this.fetchBytes[o]!;
     }
-    this.refillFetch(this.ip);
-    this.ip++;
-    return this.fetchBytes[this.ip - 1 - this.fetchBase]!;
+    this.refillFetch(this.fetchBase + o);
+    const p = this.ipo;
+    this.ipo = p + 1;
+    return this.fetchBytes[p]!;
   }
 
   /** Sign-extended 8-bit immediate. */
@@ -237,20 +257,20 @@ export abstract class CpuAccess extends CpuPaging {
   }
 
   fetch16(): number {
-    const off = this.ip - this.fetchBase;
-    if (off >= 0 && off <= 4094) {
-      this.ip += 2;
-      return this.fetchView.getUint16(off, true);
+    const o = this.ipo;
+    if (o <= this.fetchLimit - 2) {
+      this.ipo = o + 2;
+      return this.fetchView.getUint16(o, true);
     }
     return this.fetch8() | (this.fetch8() << 8);
   }
 
   /** Signed 32-bit immediate. */
   fetch32(): number {
-    const off = this.ip - this.fetchBase;
-    if (off >= 0 && off <= 4092) {
-      this.ip += 4;
-      return this.fetchView.getInt32(off, true);
+    const o = this.ipo;
+    if (o <= this.fetchLimit - 4) {
+      this.ipo = o + 4;
+      return this.fetchView.getInt32(o, true);
     }
     return this.fetch8() | (this.fetch8() << 8) | (this.fetch8() << 16) | (this.fetch8() << 24);
   }

@@ -12,7 +12,7 @@ import type { PhysicalMemory } from '../machine/memory.js';
 import { applyCr, crValue } from './control.js';
 import { OPS } from './execute.js';
 import './execute0f.js';
-import { lockAllowed } from './decoder.js';
+import { lockAllowed, operandBytes } from './decoder.js';
 import { RUN_BUDGET, RUN_EXIT_HALT, RUN_HLT, RUN_SHUTDOWN, RUN_TRIPLE_FAULT } from './exitcall.js';
 import {
   EXIT_HALT,
@@ -72,6 +72,16 @@ export {
 export type { CpuSnapshot };
 export { RUN_BUDGET, RUN_EXIT_HALT, RUN_HLT, RUN_SHUTDOWN, RUN_TRIPLE_FAULT };
 
+/** Fetches (and discards) the ModRM/SIB/displacement/immediate bytes of opcode `op`. */
+function skipOperands(c: Cpu, op: number): void {
+  const bytes = new Uint8Array(16);
+  for (let i = 0; i < 16 && c.ip - c.rip < 15; i++) {
+    bytes[i] = c.fetch8();
+    const n = operandBytes(op, bytes, i + 1, c.osize, c.asize === 4);
+    if (n >= 0 && i + 1 >= n) break;
+  }
+}
+
 /** Kind of each byte in the legacy-prefix position: 1 = prefix. */
 const PREFIX = new Uint8Array(256);
 for (const p of [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]) PREFIX[p] = 1;
@@ -93,14 +103,15 @@ export class Cpu extends CpuOperands {
   step(): void {
     const rip = this.rip;
     const off = rip - this.fetchBase;
-    if (!(off >= 0 && off < 4096)) this.refillFetch(rip);
+    if (off >= 0 && off < this.fetchLimit) this.ipo = off | 0;
+    else this.refillFetch(rip);
     if (this.fetchTrap !== 0 && (this.exitMask[EXIT_REASON_EPT_EXECUTE]! & EXIT_WANT_PRE) !== 0) {
       this.exitLinear = rip;
       this.exitAddress = this.translate(BigInt(rip), 'x');
       this.exitAccess = 4;
       if (this.exitPre(EXIT_REASON_EPT_EXECUTE, 4) === EXIT_SKIP) return;
+      this.ip = rip;
     }
-    this.ip = rip;
     this.rex = 0;
     this.osize = 4;
     if (this.legacyDirty) this.resetLegacy();
@@ -115,7 +126,7 @@ export class Cpu extends CpuOperands {
     } else if (b === 0x0f) b = 0x100 | this.fetch8();
     else if (PREFIX[b] !== 0) b = this.prefixes(b);
     OPS[b]!(this);
-    this.rip = this.ip;
+    this.rip = this.fetchBase + this.ipo;
     this.instructions++;
   }
 
@@ -171,7 +182,11 @@ export class Cpu extends CpuOperands {
       // LOCK is legal only on read-modify-write instructions with a memory destination.
       const m = this.fetch8();
       this.ip--;
-      if (!lockAllowed(op, m)) this.raise(VEC_UD);
+      if (!lockAllowed(op, m)) {
+        // The whole instruction is fetched before #UD is recognised (a fetch #PF wins).
+        skipOperands(this, op);
+        this.raise(VEC_UD);
+      }
     }
     return op;
   }
@@ -248,7 +263,7 @@ export class Cpu extends CpuOperands {
         this.sysAccess = false;
         if (e !== GUEST_FAULT) throw e;
         const second = this.faultVector;
-        if (vector === VEC_DF) return this.tripleFault();
+        if (vector === VEC_DF && !soft) return this.tripleFault();
         // INT n is not an exception for the double-fault rule: its vector number means nothing there.
         const firstBad = !soft && (isContributory(vector) || vector === VEC_PF);
         const secondBad = isContributory(second) || (vector === VEC_PF && second === VEC_PF);

@@ -201,3 +201,39 @@ export function lockAllowed(op: number, modrm: number): boolean {
   if (modrm >> 6 === 3) return false;
   return info.group !== null ? groupLockable(op, (modrm >> 3) & 7) : info.lock;
 }
+
+/**
+ * Number of bytes after the opcode (ModRM, SIB, displacement, immediate) of `op`, given the first
+ * `have` of them in `bytes`; -1 while more bytes are needed to tell.
+ */
+export function operandBytes(op: number, bytes: Uint8Array, have: number, osize: number, a32: boolean): number {
+  const info = OPCODES[op]!;
+  let n = 0;
+  let digit = 0;
+  if (info.modrm) {
+    if (have < 1) return -1;
+    digit = (bytes[0]! >> 3) & 7;
+    const m = modrmLength(bytes, 0, have);
+    if (m < 0) return -1;
+    n = m;
+  }
+  let imm = info.imm;
+  if (imm === IMM_GROUP3) imm = digit < 2 ? (op === 0xf6 ? IMM_B : IMM_Z) : 0;
+  switch (imm) {
+    case IMM_B:
+    case IMM_REL8:
+      return n + 1;
+    case IMM_W:
+      return n + 2;
+    case IMM_Z:
+      return n + (osize === 2 ? 2 : 4);
+    case IMM_V:
+      return n + osize;
+    case IMM_MOFFS:
+      return n + (a32 ? 4 : 8);
+    case IMM_REL32:
+      return n + 4;
+    default:
+      return n;
+  }
+}

@@ -269,16 +269,21 @@ OPS[0x6a] = (c) => {
   c.pushOp(i, signHi(i));
 };
 OPS[0x8f] = (c) => {
-  c.decodeModrm(0);
-  if (c.mOp !== 0) c.raise(VEC_UD);
-  if (c.osize === 2) {
-    const v = c.read16(c.rsp());
-    c.writeRm(2, v, 0);
-    c.addRsp(2);
-  } else {
-    const v = c.read64(c.rsp());
-    c.writeRm(8, v, c.hi64);
-    c.addRsp(8);
+  // POP r/m: an RSP-based destination address is computed after RSP has been incremented (SDM POP).
+  const sz = c.osize === 2 ? 2 : 8;
+  const v = c.readMem(sz, c.rsp());
+  const vh = c.hi64;
+  const oldLo = c.lo[REG_RSP]!;
+  const oldHi = c.hi[REG_RSP]!;
+  c.addRsp(sz);
+  try {
+    c.decodeModrm(0);
+    if (c.mOp !== 0) c.raise(VEC_UD);
+    c.writeRm(sz, v, vh);
+  } catch (e) {
+    c.lo[REG_RSP] = oldLo;
+    c.hi[REG_RSP] = oldHi;
+    throw e;
   }
 };
 OPS[0xc9] = (c) => {

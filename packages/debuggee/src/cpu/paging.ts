@@ -177,7 +177,7 @@ export abstract class CpuPaging extends CpuTlb {
     for (let k = 0; k < parts.length; k += 3) {
       this.memory.writeBytes(parts[k]!, bytes.subarray(parts[k + 1]!, parts[k + 1]! + parts[k + 2]!));
     }
-    this.fetchBase = Number.NaN;
+    this.fetchLimit = 0;
     return true;
   }
 }

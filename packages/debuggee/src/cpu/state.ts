@@ -122,8 +122,6 @@ export class CpuState {
   readonly hi = new Int32Array(16);
   /** RIP of the current instruction (canonical, signed number). */
   rip = 0;
-  /** Decode cursor: address of the next byte to fetch; becomes RIP when the instruction retires. */
-  ip = 0;
 
   /** RFLAGS without the arithmetic flags while `lzOp` != 0 (see flags.ts). */
   rflags = 2;

@@ -35,7 +35,11 @@ export abstract class CpuTlb extends CpuExitCalls {
   execMask = PERM_XS;
 
   // Single-entry instruction-fetch cache: the page RIP is executing from.
-  fetchBase = Number.NaN;
+  fetchBase = 0;
+  /** 4096 while fetchBytes holds the page at fetchBase, 0 when it must be refilled. */
+  fetchLimit = 0;
+  /** Decode cursor as an offset from fetchBase (an int; may reach 4096+ while crossing a page). */
+  ipo = 0;
   fetchBytes: Uint8Array = new Uint8Array(4096);
   fetchView: DataView = new DataView(this.fetchBytes.buffer);
   /** EPT_EXEC_TRAP bit of the fetch page's frame. */
@@ -47,12 +51,12 @@ export abstract class CpuTlb extends CpuExitCalls {
     this.readMask = user ? PERM_RU : PERM_RS;
     this.writeMask = user ? PERM_WU : PERM_WS;
     this.execMask = user ? PERM_XU : PERM_XS;
-    this.fetchBase = Number.NaN;
+    this.fetchLimit = 0;
   }
 
   flushTlb(): void {
     this.tlbTag.fill(Number.NaN);
-    this.fetchBase = Number.NaN;
+    this.fetchLimit = 0;
   }
 
   /** CR3 write: drop everything except global pages. */
@@ -60,7 +64,7 @@ export abstract class CpuTlb extends CpuExitCalls {
     const tag = this.tlbTag;
     const g = this.tlbGlobal;
     for (let i = 0; i < TLB_SIZE; i++) if (g[i] === 0) tag[i] = Number.NaN;
-    this.fetchBase = Number.NaN;
+    this.fetchLimit = 0;
   }
 
   /** INVLPG: drop one linear page (global or not). */
@@ -68,7 +72,7 @@ export abstract class CpuTlb extends CpuExitCalls {
     const vpn = Math.floor(lin / 4096);
     const i = vpn & TLB_MASK;
     if (this.tlbTag[i] === vpn) this.tlbTag[i] = Number.NaN;
-    if (this.fetchBase === vpn * 4096) this.fetchBase = Number.NaN;
+    if (this.fetchBase === vpn * 4096) this.fetchLimit = 0;
   }
 
   tlbInsert(vpn: number, pfn: number, perm: number, global: boolean): void {
