@@ -43,10 +43,24 @@ void strlcpy(char *d, const char *s, size_t n) {
 /*
  * One lock serialises the whole kernel across vCPUs: kernel code runs with interrupts off and is
  * short, so contention costs little and the kernel needs no finer locking.
+ *
+ * The holder may be a vCPU the machine is not running at the moment (it interleaves vCPUs in
+ * quanta), so a waiter that keeps spinning burns its whole quantum. After a short spin it halts
+ * with interrupts enabled instead: a halted vCPU costs nothing, and its next timer tick retries.
+ * An interrupt taken there enters the kernel as from the idle loop (nothing is held yet).
  */
+#define SPINS_BEFORE_HALT 16
+
 void lock_acquire(volatile int *l) {
   while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE)) {
-    while (*l) pause();
+    for (int spins = 0; *l; spins++) {
+      if (spins < SPINS_BEFORE_HALT) {
+        pause();
+      } else {
+        __asm__ volatile("sti; hlt; cli" ::: "memory");
+        spins = 0;
+      }
+    }
   }
 }
 

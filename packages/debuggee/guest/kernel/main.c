@@ -79,9 +79,10 @@ void kmain(u64 boot_info_pa) {
 
 void ap_main(u64 index) {
   write_cr3(kernel_pml4_pa);
-  lock_acquire(&big_lock);
+  /* Per-CPU state only; the IDT and timer must be live before lock_acquire may halt. */
   cpu_init((u32)index);
   lapic_init(boot.timer_period);
+  lock_acquire(&big_lock);
   kprintf("cpu%lu: online\n", index);
   lock_release(&big_lock);
   idle_loop();

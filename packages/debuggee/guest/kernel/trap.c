@@ -65,7 +65,6 @@ static void user_fault(struct trapframe *tf) {
 }
 
 static void timer_tick(struct percpu *c) {
-  lapic_eoi();
   c->ticks++;
   if (c->index == 0) {
     jiffies++;
@@ -77,14 +76,17 @@ static void timer_tick(struct percpu *c) {
 
 void trap_dispatch(struct trapframe *tf) {
   int from_user = (tf->cs & 3) != 0;
+  /*
+   * Acknowledge external interrupts before taking the lock: a vCPU that waits for the lock halts
+   * with interrupts enabled, and its next tick must be deliverable to wake it.
+   */
+  if (tf->vector >= 32 && tf->vector != VEC_SPURIOUS) lapic_eoi();
   lock_acquire(&big_lock);
   if (tf->vector < 32) {
     if (!from_user) kernel_fault(tf);
     user_fault(tf);
   } else if (tf->vector == VEC_TIMER) {
     timer_tick(this_cpu());
-  } else if (tf->vector != VEC_SPURIOUS) {
-    lapic_eoi();
   }
   if (from_user) exit_if_dying();
   lock_release(&big_lock);
