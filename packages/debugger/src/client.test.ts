@@ -128,6 +128,19 @@ describe('DebuggerClient', () => {
     await expect(client.request('status', {})).rejects.toMatchObject({ code: 'E_DISCONNECTED' });
   });
 
+  it('takes a daemon silent for two heartbeat periods for dead, but not one that pings', async () => {
+    daemon = await FakeDaemon.start();
+    client = new DebuggerClient();
+    await client.connect(daemon.url, { heartbeatMs: 50 });
+    const pinger = setInterval(() => daemon!.ping(), 20);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(client.connected).toBe(true);
+    clearInterval(pinger);
+    const closed = await next<{ reason: string }>(client, 'close');
+    expect(closed.reason).toBe('the daemon stopped answering');
+    expect(client.connected).toBe(false);
+  });
+
   it('times out a request that gets no answer', async () => {
     const { client } = await connected({ 'exec.pause': () => new Promise(() => undefined) });
     await expect(client.request('exec.pause', {}, { timeoutMs: 50 })).rejects.toMatchObject({ code: 'E_TIMEOUT' });

@@ -12,6 +12,7 @@ import {
   frameBytes,
   type HaltInfo,
   HvdbgError,
+  LIMITS,
   type LogRecord,
   type Notification,
   PROTOCOL_VERSION,
@@ -52,6 +53,11 @@ export interface ConnectOptions {
   clientName?: string;
   /** Handshake timeout in milliseconds (default 10000). */
   timeoutMs?: number;
+  /**
+   * The daemon pings every heartbeat period; a daemon silent for two periods is taken for dead and
+   * the connection closed (default LIMITS.heartbeatMs).
+   */
+  heartbeatMs?: number;
 }
 
 export interface RequestOptions {
@@ -81,6 +87,8 @@ export class DebuggerClient extends EventEmitter<ClientEvents> {
   private readonly pending = new Map<number, Pending>();
   private welcomeMessage: WelcomeMessage | undefined = undefined;
   private closed = false;
+  private lastHeard = 0;
+  private watchdog: NodeJS.Timeout | undefined = undefined;
 
   /** The welcome of the current connection, once connected. */
   get welcome(): WelcomeMessage | undefined {
@@ -129,7 +137,20 @@ export class DebuggerClient extends EventEmitter<ClientEvents> {
         };
         ws.send(encodeMessage(hello));
       });
+      const heartbeatMs = options.heartbeatMs ?? LIMITS.heartbeatMs;
+      this.lastHeard = Date.now();
+      ws.on('ping', () => {
+        this.lastHeard = Date.now();
+      });
+      this.watchdog = setInterval(() => {
+        if (Date.now() - this.lastHeard > 2 * heartbeatMs) {
+          ws.terminate();
+          this.teardown(1006, 'the daemon stopped answering');
+        }
+      }, heartbeatMs);
+      this.watchdog.unref();
       ws.on('message', (data, isBinary) => {
+        this.lastHeard = Date.now();
         const message = this.decode(data, isBinary);
         if (message === undefined) return;
         if (!settled) {
@@ -248,6 +269,8 @@ export class DebuggerClient extends EventEmitter<ClientEvents> {
   }
 
   private teardown(code: number, reason: string): void {
+    if (this.watchdog !== undefined) clearInterval(this.watchdog);
+    this.watchdog = undefined;
     if (this.closed) return;
     this.closed = true;
     this.ws = undefined;

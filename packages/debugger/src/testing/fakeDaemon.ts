@@ -97,6 +97,11 @@ export class FakeDaemon {
     return this.requests.filter((r) => r.op === op).map((r) => r.args as RequestArgs[Op]);
   }
 
+  /** Sends a WebSocket ping (the daemon's heartbeat) to every client. */
+  ping(): void {
+    for (const ws of this.sockets) ws.ping();
+  }
+
   dropClients(): void {
     for (const ws of this.sockets) ws.terminate();
   }
