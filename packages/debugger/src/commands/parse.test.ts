@@ -5,7 +5,7 @@ import { parseEditArgs, parseRangeArgs } from './memory.js';
 import { parseRegisterArgs } from './registers.js';
 import { findAll, parseSearchArgs } from './search.js';
 import { parseConnectArgs, substituteArgs } from './sessionCommands.js';
-import { COMMANDS, commandNames, findCommand, renderCommandReference, renderHelp } from './table.js';
+import { COMMANDS, commandNames, findCommand, markdownTable, renderCommandReference, renderHelp } from './table.js';
 
 const args = (line: string) => tokenize(line);
 
@@ -135,7 +135,8 @@ describe('command table', () => {
       expect(help).toContain(c.name);
       expect(reference).toContain(`\`${c.syntax.replaceAll('|', '\\|')}\``);
     }
-    expect(reference).toContain('| command | aliases | local mode | meaning |');
+    expect(reference).toContain('| `g`        | `go`    | yes        | resume all cores ');
+    expect(markdownTable(['a', 'bb'], [['xyzw', '1']])).toEqual(['| a    | bb  |', '| ---- | --- |', '| xyzw | 1   |']);
   });
 });
 

@@ -124,6 +124,13 @@ function escapeCell(text: string): string {
   return text.replaceAll('|', '\\|');
 }
 
+/** A markdown table with its columns padded to one width, so the raw text reads as a table too. */
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, c) => Math.max(3, h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (cells: readonly string[]) => `| ${cells.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
 /**
  * The README's command reference, as markdown: one table per group with syntax, aliases, local
  * mode and summary. The README embeds this text verbatim and a test compares the two.
@@ -131,16 +138,14 @@ function escapeCell(text: string): string {
 export function renderCommandReference(): string {
   const parts: string[] = [];
   for (const group of GROUP_ORDER) {
-    const specs = COMMANDS.filter((c) => c.group === group);
+    const rows = COMMANDS.filter((c) => c.group === group).map((c) => [
+      `\`${escapeCell(c.syntax)}\``,
+      escapeCell(c.aliases.map((a) => `\`${a}\``).join(' ')),
+      c.local ? 'yes' : 'no',
+      escapeCell(c.summary),
+    ]);
     parts.push(`### ${group[0]!.toUpperCase()}${group.slice(1)}`, '');
-    parts.push('| command | aliases | local mode | meaning |', '|---|---|---|---|');
-    for (const s of specs) {
-      const aliases = s.aliases.length === 0 ? '' : s.aliases.map((a) => `\`${a}\``).join(' ');
-      parts.push(
-        `| \`${escapeCell(s.syntax)}\` | ${escapeCell(aliases)} | ${s.local ? 'yes' : 'no'} | ${escapeCell(s.summary)} |`,
-      );
-    }
-    parts.push('');
+    parts.push(...markdownTable(['command', 'aliases', 'local mode', 'meaning'], rows), '');
   }
   return parts.join('\n');
 }
