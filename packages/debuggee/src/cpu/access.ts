@@ -220,6 +220,20 @@ export abstract class CpuAccess extends CpuPaging {
     this.fetchBase = lin - (lin & 0xfff);
     this.ipo = lin & 0xfff;
     this.fetchLimit = 4096;
+    this.baseMoved = true;
+  }
+
+  /** RIP of the current instruction (canonical, signed number). */
+  get rip(): number {
+    return this.ripBase + this.startOff;
+  }
+
+  /** Sets RIP and restarts decoding there. */
+  set rip(v: number) {
+    this.ip = v;
+    this.ripBase = this.fetchBase;
+    this.startOff = this.ipo;
+    this.baseMoved = false;
   }
 
   /** Decode cursor: linear address of the next byte to fetch; becomes RIP when the instruction retires. */
@@ -236,6 +250,7 @@ export abstract class CpuAccess extends CpuPaging {
       this.fetchBase = v - off;
       this.ipo = off;
       this.fetchLimit = 0;
+      this.baseMoved = true;
     }
   }
 

@@ -101,16 +101,21 @@ export class Cpu extends CpuOperands {
 
   /** Decodes prefixes and executes one instruction at `rip`. */
   step(): void {
-    const rip = this.rip;
-    const off = rip - this.fetchBase;
-    if (off >= 0 && off < this.fetchLimit) this.ipo = off | 0;
-    else this.refillFetch(rip);
+    // Between instructions rip = ripBase + startOff = fetchBase + ipo (kept in sync at retirement).
+    const o = this.ipo;
+    if (o >= this.fetchLimit) {
+      this.refillFetch(this.fetchBase + o); // a fetch fault sees the right RIP
+      this.ripBase = this.fetchBase;
+      this.startOff = this.ipo;
+      this.baseMoved = false;
+    }
     if (this.fetchTrap !== 0 && (this.exitMask[EXIT_REASON_EPT_EXECUTE]! & EXIT_WANT_PRE) !== 0) {
+      const rip = this.rip;
       this.exitLinear = rip;
       this.exitAddress = this.translate(BigInt(rip), 'x');
       this.exitAccess = 4;
       if (this.exitPre(EXIT_REASON_EPT_EXECUTE, 4) === EXIT_SKIP) return;
-      this.ip = rip;
+      this.rip = rip;
     }
     this.rex = 0;
     this.osize = 4;
@@ -126,7 +131,12 @@ export class Cpu extends CpuOperands {
     } else if (b === 0x0f) b = 0x100 | this.fetch8();
     else if (PREFIX[b] !== 0) b = this.prefixes(b);
     OPS[b]!(this);
-    this.rip = this.fetchBase + this.ipo;
+    // Retire: the next instruction starts where decoding stopped (or where a jump pointed).
+    this.startOff = this.ipo;
+    if (this.baseMoved) {
+      this.ripBase = this.fetchBase;
+      this.baseMoved = false;
+    }
     this.instructions++;
   }
 
@@ -231,6 +241,7 @@ export class Cpu extends CpuOperands {
     if (e === GUEST_FAULT) return this.handleFault(this.faultVector, this.faultError);
     if (e === EXIT_ABANDON) {
       this.faultSoft = false;
+      this.ip = this.rip; // restart the instruction
       return RUN_EXIT_HALT;
     }
     if (e === EXIT_SKIP_INSN) {
@@ -245,10 +256,13 @@ export class Cpu extends CpuOperands {
   private handleFault(vector: number, error: number): number {
     let soft = this.faultSoft;
     this.faultSoft = false;
+    // Faults restart the instruction; INT n / INT3 return past it.
+    const next = this.ip;
+    this.ip = this.rip;
     for (;;) {
       if ((this.exitMask[EXIT_REASON_EXCEPTION_NMI]! & EXIT_WANT_PRE) !== 0) {
         this.exitValue = BigInt(Math.max(error, 0));
-        this.exitSize = soft ? this.ip - this.rip : 0;
+        this.exitSize = soft ? next - this.rip : 0;
         try {
           if (this.exitPre(EXIT_REASON_EXCEPTION_NMI, vector) === EXIT_SKIP) return -1;
         } catch (e) {
@@ -257,7 +271,7 @@ export class Cpu extends CpuOperands {
         }
       }
       try {
-        this.deliver(vector, hasErrorCode(vector) ? Math.max(error, 0) : -1, soft, false, soft ? this.ip : this.rip);
+        this.deliver(vector, hasErrorCode(vector) ? Math.max(error, 0) : -1, soft, false, soft ? next : this.rip);
         return -1;
       } catch (e) {
         this.sysAccess = false;
@@ -385,9 +399,7 @@ export class Cpu extends CpuOperands {
   }
 
   setRip(v: bigint): void {
-    const n = Number(BigInt.asIntN(64, v));
-    this.rip = n;
-    this.ip = n;
+    this.rip = Number(BigInt.asIntN(64, v));
   }
 
   getRflags(): bigint {

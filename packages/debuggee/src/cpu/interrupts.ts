@@ -92,7 +92,6 @@ export abstract class CpuInterrupts extends CpuSegments {
       if (type === 0x0e) f &= ~FLAG_IF;
       this.rflags = f;
       this.rip = target;
-      this.ip = target;
       this.halted = false;
       this.setCpl(newCpl);
     } finally {

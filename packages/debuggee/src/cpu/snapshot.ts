@@ -63,7 +63,6 @@ export function restoreSnapshot(c: CpuOperands, s: CpuSnapshot): void {
   c.lo.set(s.lo);
   c.hi.set(s.hi);
   c.rip = s.rip;
-  c.ip = s.rip;
   c.lzOp = 0;
   c.rflags = s.rflags;
   c.segSel.set(s.segSel);

@@ -120,8 +120,6 @@ export class CpuState {
   /** General-purpose registers, low and high 32-bit halves. */
   readonly lo = new Int32Array(16);
   readonly hi = new Int32Array(16);
-  /** RIP of the current instruction (canonical, signed number). */
-  rip = 0;
 
   /** RFLAGS without the arithmetic flags while `lzOp` != 0 (see flags.ts). */
   rflags = 2;

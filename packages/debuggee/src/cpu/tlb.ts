@@ -40,6 +40,11 @@ export abstract class CpuTlb extends CpuExitCalls {
   fetchLimit = 0;
   /** Decode cursor as an offset from fetchBase (an int; may reach 4096+ while crossing a page). */
   ipo = 0;
+  /** RIP of the current instruction = ripBase + startOff (kept apart so the hot loop stays in ints). */
+  ripBase = 0;
+  startOff = 0;
+  /** fetchBase changed since ripBase was last synchronised. */
+  baseMoved = false;
   fetchBytes: Uint8Array = new Uint8Array(4096);
   fetchView: DataView = new DataView(this.fetchBytes.buffer);
   /** EPT_EXEC_TRAP bit of the fetch page's frame. */
