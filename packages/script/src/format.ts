@@ -8,6 +8,8 @@
  * refused.
  */
 
+import { hex64 } from './u64.js';
+
 export type Conversion = 'd' | 'u' | 'o' | 'x' | 'c' | 'p' | 's' | 'ws' | 'f';
 
 export interface FormatSpec {
@@ -126,14 +128,6 @@ function unsignedDecimal(lo: number, hi: number): string {
   return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
 }
 
-function hex(lo: number, hi: number): string {
-  lo >>>= 0;
-  hi >>>= 0;
-  if (hi === 0) return lo.toString(16);
-  const l = lo.toString(16);
-  return hi.toString(16) + '00000000'.slice(l.length) + l;
-}
-
 /** Format one integer conversion (everything but %s / %ws) of the 64-bit value hi:lo. */
 export function formatInteger(spec: FormatSpec, lo: number, hi: number): string {
   let neg = false;
@@ -158,13 +152,13 @@ export function formatInteger(spec: FormatSpec, lo: number, hi: number): string 
       body = unsignedDecimal(lo, hi);
       break;
     case 'x':
-      body = hex(lo, hi);
+      body = hex64(lo, hi);
       break;
     case 'o':
       body = hi === 0 ? (lo >>>= 0).toString(8) : ((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)).toString(8);
       break;
     case 'p': {
-      const h = hex(lo, hi);
+      const h = hex64(lo, hi);
       body = '0000000000000000'.slice(h.length) + h;
       break;
     }
