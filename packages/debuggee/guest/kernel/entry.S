@@ -5,9 +5,6 @@
  */
 #define PERCPU_KSTACK 0x08
 #define PERCPU_USER_RSP 0x10
-#define SEL_UDATA 0x1b
-#define SEL_UCODE 0x23
-#define VEC_SYSCALL 0x100
 
   .section .text.boot, "ax"
   .globl _start
@@ -117,28 +114,39 @@ isr_table:
   .endr
 
   .text
-/* SYSCALL: RCX = user RIP, R11 = user RFLAGS, IF already cleared by IA32_FMASK. */
+/*
+ * SYSCALL: RCX = user RIP, R11 = user RFLAGS, IF already cleared by IA32_FMASK. The hot path saves
+ * only what C may clobber and the user expects kept (RDI, RSI, RDX, R8-R10; RCX/R11 are the SYSRET
+ * state); callee-saved registers are preserved by the C code and by switch_context.
+ */
   .globl syscall_entry
   .type syscall_entry, @function
 syscall_entry:
   swapgs
   mov %rsp, %gs:PERCPU_USER_RSP
   mov %gs:PERCPU_KSTACK, %rsp
-  push $SEL_UDATA
   push %gs:PERCPU_USER_RSP
   push %r11
-  push $SEL_UCODE
   push %rcx
-  push $0
-  push $VEC_SYSCALL
-  SAVE_REGS
-  mov %rsp, %rdi
+  push %rdi
+  push %rsi
+  push %rdx
+  push %r8
+  push %r9
+  push %r10
+  push $0               /* keeps RSP 16-byte aligned at the call */
+  mov %rax, %rcx        /* syscall_dispatch(a0, a1, a2, number) */
   call syscall_dispatch
-  RESTORE_REGS
-  add $16, %rsp
-  mov (%rsp), %rcx
-  mov 16(%rsp), %r11
-  mov 24(%rsp), %rsp
+  add $8, %rsp
+  pop %r10
+  pop %r9
+  pop %r8
+  pop %rdx
+  pop %rsi
+  pop %rdi
+  pop %rcx
+  pop %r11
+  pop %rsp
   swapgs
   sysretq
 

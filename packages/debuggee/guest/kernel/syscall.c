@@ -1,6 +1,6 @@
 /*
- * System calls: SYSCALL enters through syscall_entry (entry.S) with a trapframe on the thread's
- * kernel stack; the number is in RAX and arguments in RDI, RSI, RDX (numbers in include/abi.h).
+ * System calls: SYSCALL enters through syscall_entry (entry.S) on the thread's kernel stack; the
+ * number is in RAX and arguments in RDI, RSI, RDX (numbers in include/abi.h).
  * Pointers from ring 3 are checked against the caller's page tables before use.
  */
 #include "kernel.h"
@@ -113,10 +113,12 @@ static i64 do_syscall(u64 nr, u64 a0, u64 a1, u64 a2) {
   }
 }
 
-void syscall_dispatch(struct trapframe *tf) {
+/* Called by syscall_entry (entry.S) with the caller's RDI, RSI, RDX and the number from RAX. */
+u64 syscall_dispatch(u64 a0, u64 a1, u64 a2, u64 nr) {
   lock_acquire(&big_lock);
   syscall_count++;
-  tf->rax = (u64)do_syscall(tf->rax, tf->rdi, tf->rsi, tf->rdx);
+  u64 result = (u64)do_syscall(nr, a0, a1, a2);
   exit_if_dying();
   lock_release(&big_lock);
+  return result;
 }
