@@ -227,6 +227,7 @@ export class Lexer {
       return this.string(tok, T.WString);
     }
     if (c === 34) return this.string(tok, T.String);
+    if (c === 39) return this.charLiteral(tok);
     if (isIdentStart(c)) {
       const word = this.word();
       if (s.charCodeAt(this.pos) === 33 && isIdentStart(s.charCodeAt(this.pos + 1))) {
@@ -301,6 +302,39 @@ export class Lexer {
     if (v > U64_MAX) this.error(`number '${raw}' does not fit in 64 bits`, tok.line, tok.column);
     tok.kind = T.Number;
     tok.value = v;
+    return tok;
+  }
+
+  /** `'A'`, `'\n'`, `'\x41'`: a number (char literals are post-v0.23 HyperDbg, accepted here). */
+  private charLiteral(tok: Token): Token {
+    const s = this.src;
+    let value: number;
+    let p = this.pos + 1;
+    if (s.charCodeAt(p) === 92) {
+      const e = s[p + 1];
+      const simple: Record<string, number> = { n: 10, t: 9, '\\': 92, "'": 39, '"': 34, '0': 0 };
+      if (e !== undefined && e in simple) {
+        value = simple[e];
+        p += 2;
+      } else if (e === 'x') {
+        let n = 0;
+        value = 0;
+        while (n < 2 && digitValue(s.charCodeAt(p + 2 + n)) < 16)
+          value = value * 16 + digitValue(s.charCodeAt(p + 2 + n++));
+        if (n === 0) this.error("'\\x' needs one or two hex digits", tok.line, tok.column);
+        p += 2 + n;
+      } else this.error(`invalid escape '\\${e ?? ''}' in a character`, tok.line, tok.column);
+    } else {
+      value = s.charCodeAt(p);
+      if (p >= s.length || value === 39 || value === CH_NL) this.error('empty character literal', tok.line, tok.column);
+      if (value > 0xff) this.error('non-ASCII character literal', tok.line, tok.column);
+      p++;
+    }
+    if (s.charCodeAt(p) !== 39) this.error('unterminated character literal', tok.line, tok.column);
+    this.pos = p + 1;
+    tok.kind = T.Number;
+    tok.text = s.slice(tok.offset, this.pos);
+    tok.value = BigInt(value);
     return tok;
   }
 

@@ -13,6 +13,9 @@ const CASES: [string, bigint | string][] = [
   ['fffff800`00001000', 0xfffff80000001000n],
   ['ff', 0xffn],
   ['add', 0xaddn],
+  ["'A'", 0x41n],
+  ["'\\n' + '\\x41' + '\\''", 10n + 0x41n + 39n],
+  ["db(5000) == 'h'", 1n],
   ['ffffffffffffffff + 1', 0n],
   // arithmetic wraps at 64 bits
   ['2 * 3 + 4', 10n],
