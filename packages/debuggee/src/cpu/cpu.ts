@@ -99,45 +99,72 @@ export class Cpu extends CpuOperands {
 
   // ---------------------------------------------------------------- execution
 
-  /** Decodes prefixes and executes one instruction at `rip`. */
-  step(): void {
-    // Between instructions rip = ripBase + startOff = fetchBase + ipo (kept in sync at retirement).
-    const o = this.ipo;
-    if (o >= this.fetchLimit) {
-      this.refillFetch(this.fetchBase + o); // a fetch fault sees the right RIP
-      this.ripBase = this.fetchBase;
+  /** Set by a triple fault (shutdown state, SDM Vol. 3A §6.15 #DF "Interrupt 8"). */
+  shutdown = false;
+
+  /** Loop iterations used by the current `run` (instructions, faults and skipped dispatches). */
+  private iter = 0;
+
+  /**
+   * The dispatch loop: decodes prefixes and executes instructions until `max` iterations, an event
+   * that ends the run, or a thrown sentinel (caught by `run`). Kept as one function so the per-
+   * instruction path involves no call besides the handler.
+   */
+  private execLoop(max: number): number {
+    while (this.iter < max) {
+      this.iter++;
+      if (this.eventPending) {
+        const r = this.handleEvents();
+        if (r >= 0) return r;
+        if (this.halted) return RUN_HLT;
+      }
+      // Between instructions rip = ripBase + startOff = fetchBase + ipo (kept in sync at retirement).
+      const o = this.ipo;
+      if (o >= this.fetchLimit) {
+        this.refillFetch(this.fetchBase + o); // a fetch fault sees the right RIP
+        this.ripBase = this.fetchBase;
+        this.startOff = this.ipo;
+        this.baseMoved = false;
+      }
+      if (this.fetchTrap !== 0 && (this.exitMask[EXIT_REASON_EPT_EXECUTE]! & EXIT_WANT_PRE) !== 0) {
+        const rip = this.rip;
+        this.exitLinear = rip;
+        this.exitAddress = this.translate(BigInt(rip), 'x');
+        this.exitAccess = 4;
+        if (this.exitPre(EXIT_REASON_EPT_EXECUTE, 4) === EXIT_SKIP) continue; // re-dispatch from RIP
+        this.rip = rip;
+      }
+      this.rex = 0;
+      this.osize = 4;
+      if (this.legacyDirty) this.resetLegacy();
+      let b = this.fetch8();
+      if ((b & 0xf0) === 0x40) {
+        // REX alone is the common 64-bit case: handle it without the general prefix loop.
+        this.rex = b;
+        if ((b & 8) !== 0) this.osize = 8;
+        b = this.fetch8();
+        if (b === 0x0f) b = 0x100 | this.fetch8();
+        else if (PREFIX[b] !== 0 || (b & 0xf0) === 0x40) b = this.prefixes(b);
+      } else if (b === 0x0f) b = 0x100 | this.fetch8();
+      else if (PREFIX[b] !== 0) b = this.prefixes(b);
+      OPS[b]!(this);
+      // Retire: the next instruction starts where decoding stopped (or where a jump pointed).
       this.startOff = this.ipo;
-      this.baseMoved = false;
+      if (this.baseMoved) {
+        this.ripBase = this.fetchBase;
+        this.baseMoved = false;
+      }
+      this.instructions++;
+      if (this.mtf) {
+        const h = this.exitHandler;
+        if (h !== null) {
+          const r = h.pre(this, EXIT_REASON_MONITOR_TRAP_FLAG, 0);
+          this.flushTlb();
+          if (r === EXIT_HALT) return RUN_EXIT_HALT;
+        }
+      }
     }
-    if (this.fetchTrap !== 0 && (this.exitMask[EXIT_REASON_EPT_EXECUTE]! & EXIT_WANT_PRE) !== 0) {
-      const rip = this.rip;
-      this.exitLinear = rip;
-      this.exitAddress = this.translate(BigInt(rip), 'x');
-      this.exitAccess = 4;
-      if (this.exitPre(EXIT_REASON_EPT_EXECUTE, 4) === EXIT_SKIP) return;
-      this.rip = rip;
-    }
-    this.rex = 0;
-    this.osize = 4;
-    if (this.legacyDirty) this.resetLegacy();
-    let b = this.fetch8();
-    if ((b & 0xf0) === 0x40) {
-      // REX alone is the common 64-bit case: handle it without the general prefix loop.
-      this.rex = b;
-      if ((b & 8) !== 0) this.osize = 8;
-      b = this.fetch8();
-      if (b === 0x0f) b = 0x100 | this.fetch8();
-      else if (PREFIX[b] !== 0 || (b & 0xf0) === 0x40) b = this.prefixes(b);
-    } else if (b === 0x0f) b = 0x100 | this.fetch8();
-    else if (PREFIX[b] !== 0) b = this.prefixes(b);
-    OPS[b]!(this);
-    // Retire: the next instruction starts where decoding stopped (or where a jump pointed).
-    this.startOff = this.ipo;
-    if (this.baseMoved) {
-      this.ripBase = this.fetchBase;
-      this.baseMoved = false;
-    }
-    this.instructions++;
+    return RUN_BUDGET;
   }
 
   /** Legacy-prefix state differs from the defaults (set by `prefixes`). */
@@ -206,34 +233,19 @@ export class Cpu extends CpuOperands {
    * Returns a RUN_* code. Guest faults never escape.
    */
   run(maxInstructions: number): number {
+    if (this.shutdown) return RUN_SHUTDOWN; // after a triple fault only a reset (restoreState) helps
     this.flushTlb(); // pick up EPT / page-table changes made while we were not running
     this.eventPending = true;
-    let n = 0;
-    while (n < maxInstructions) {
+    this.iter = 0;
+    for (;;) {
       try {
-        for (; n < maxInstructions; n++) {
-          if (this.eventPending) {
-            const r = this.handleEvents();
-            if (r >= 0) return r;
-          }
-          if (this.halted) return RUN_HLT;
-          this.step();
-          if (this.mtf) {
-            const h = this.exitHandler;
-            if (h !== null) {
-              const r = h.pre(this, EXIT_REASON_MONITOR_TRAP_FLAG, 0);
-              this.flushTlb();
-              if (r === EXIT_HALT) return RUN_EXIT_HALT;
-            }
-          }
-        }
+        return this.execLoop(maxInstructions);
       } catch (e) {
-        n++;
         const r = this.onThrow(e);
         if (r >= 0) return r;
+        if (this.iter >= maxInstructions) return RUN_BUDGET;
       }
     }
-    return RUN_BUDGET;
   }
 
   private onThrow(e: unknown): number {
@@ -297,7 +309,7 @@ export class Cpu extends CpuOperands {
     if ((this.exitMask[EXIT_REASON_TRIPLE_FAULT]! & EXIT_WANT_PRE) !== 0 && this.exitHandler !== null) {
       this.exitHandler.pre(this, EXIT_REASON_TRIPLE_FAULT, 0);
     }
-    this.halted = true;
+    this.shutdown = true;
     return RUN_TRIPLE_FAULT;
   }
 
@@ -492,6 +504,7 @@ export class Cpu extends CpuOperands {
 
   restoreState(s: CpuSnapshot): void {
     restoreSnapshot(this, s);
+    this.shutdown = false;
     this.setCplMasks();
     this.flushTlb();
     this.eventPending = true;
