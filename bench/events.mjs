@@ -74,6 +74,28 @@ function onBareCpu(lib, action, ms) {
   return ((ev.hits - h0) / elapsed) * 1000;
 }
 
+/** Heap bytes allocated per firing on the bare vCPU, over a window with no GC (null if one ran). */
+async function bytesPerAction(lib, action) {
+  const { PerformanceObserver } = await import('node:perf_hooks');
+  const g = new lib.BareGuest().load(lib.hex('0f05 ebfc'));
+  const cpu = g.cpus[0];
+  cpu.setMsr(0xc0000080, cpu.getMsr(0xc0000080) | 1n);
+  const ev = g.stack.registry.get(g.stack.events.add(spec('syscall', [action], { sc: true })).id);
+  for (let i = 0; i < 50; i++) cpu.run(10_000);
+  let gcs = 0;
+  const obs = new PerformanceObserver((list) => {
+    gcs += list.getEntries().length;
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  const h0 = ev.hits;
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < 20; i++) cpu.run(10_000);
+  const grown = process.memoryUsage().heapUsed - before;
+  await new Promise((r) => setImmediate(r));
+  obs.disconnect();
+  return gcs === 0 ? Math.max(0, grown) / (ev.hits - h0) : null;
+}
+
 async function mipsNoEvents(lib, ms) {
   const config = { workload: 'compute', vcpus: 1, memoryBytes: 64 * 1024 * 1024 };
   const bare = new lib.Machine(config);
@@ -132,6 +154,8 @@ export default {
     figures['custom-code actions/s (dispatch only)'] = await guard('code bare', () =>
       Math.round(onBareCpu(lib, code, ms)),
     );
+    figures['heap bytes per script action'] = await guard('alloc script', () => bytesPerAction(lib, script));
+    figures['heap bytes per custom-code action'] = await guard('alloc code', () => bytesPerAction(lib, code));
     const m = await guard('mips', () => mipsNoEvents(lib, ms));
     if (m !== null) {
       figures['guest MIPS bare machine'] = Number(m.bareMips.toFixed(2));

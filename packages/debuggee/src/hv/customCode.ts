@@ -45,6 +45,8 @@ export const RUN_HLT = 2;
 /** What the private core must offer (the real Cpu does). */
 export interface PrivateCore {
   readonly lo: Int32Array;
+  /** RIP as a canonical signed number, when the core exposes it (the real Cpu does). */
+  readonly rip?: number;
   readonly hi: Int32Array;
   halted: boolean;
   readonly instructions: number;
@@ -97,6 +99,8 @@ export class Slot implements MachineCode, EventBuffer {
   /** Code slots: where execution starts, and the RIP after the sentinel HLT (a clean return). */
   readonly entry: bigint;
   readonly cleanRip: bigint;
+  /** `cleanRip` as the CPU's canonical signed number, compared without allocating. */
+  readonly cleanRipNumber: number;
   /** Code slots: GUEST_REGS at the start of the slot's first frame, as (lo, hi) int32 pairs. */
   regs: Int32Array | null = null;
   constructor(
@@ -110,6 +114,7 @@ export class Slot implements MachineCode, EventBuffer {
     this.pa = SLOTS_BASE + offset;
     this.entry = this.address + BigInt(CODE_OFFSET);
     this.cleanRip = this.address + BigInt(SENTINEL_OFFSET + 1);
+    this.cleanRipNumber = Number(BigInt.asIntN(64, this.cleanRip));
   }
   read(): Uint8Array {
     return this.owner.memory.readBytes(this.pa, this.size);
@@ -244,8 +249,10 @@ export class CustomCodeRunner implements CodeExecutor {
     core.setRip(slot.entry);
     const before = core.instructions;
     const r = core.run(this.budget);
-    const rip = core.getRip();
-    if (r === RUN_HLT && rip === slot.cleanRip) return null;
+    if (r === RUN_HLT && (core.rip !== undefined ? core.rip === slot.cleanRipNumber : core.getRip() === slot.cleanRip)) {
+      return null;
+    }
+    const rip = BigInt.asUintN(64, core.getRip());
     core.halted = false;
     if (r === RUN_BUDGET) {
       return { code: 'E_CODE_RUNTIME', message: `did not return within ${this.budget} instructions` };
