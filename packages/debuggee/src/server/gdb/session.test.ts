@@ -1,3 +1,4 @@
+import { HvdbgError } from '@hvdbg/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { framePacket, leHex } from './packets.js';
@@ -316,19 +317,47 @@ describe('breakpoints and watchpoints', () => {
   it('Z3 and Z4 report rwatch and awatch at the range start when the context is outside it', async () => {
     const w = attached();
     expect(w.ask(`Z3,${at(0x900)},4`)).toBe('OK');
-    expect(w.ask(`Z4,${at(0xa00)},2`)).toBe('OK');
+    expect(w.ask(`Z4,${at(0x1a00)},2`)).toBe('OK');
     const [read, access] = [...w.target.events.values()];
     expect(read!.spec.access).toBe('r');
     expect(access!.spec.access).toBe('rw');
     w.send('c');
     w.target.haltWith('event', 0, { eventId: access!.id, stage: 'post', context: -5n });
-    expect(w.packets()).toEqual([`T05awatch:${at(0xa00)};${expedited(w)}`]);
+    expect(w.packets()).toEqual([`T05awatch:${at(0x1a00)};${expedited(w)}`]);
     w.send('c');
     w.target.haltWith('event', 0, { eventId: read!.id, stage: 'pre' });
     await Promise.resolve();
     w.target.haltWith('step', 0);
     expect(w.packets()).toEqual([`T05rwatch:${at(0x900)};${expedited(w)}`]);
     expect(w.ask(`Z2,${at(0x900)},0`)).toBe('E01');
+  });
+  it('a hit in the gap between merged watchpoints is stepped over and not reported', async () => {
+    const w = attached();
+    w.ask(`Z2,${at(0x800)},8`);
+    w.ask(`Z2,${at(0x840)},8`);
+    const [event] = [...w.target.events.values()];
+    expect(w.target.events.size).toBe(1);
+    w.send('c');
+    w.target.haltWith('event', 0, { eventId: event!.id, stage: 'pre', context: FAKE_MEMORY_BASE + 0x820n });
+    await Promise.resolve();
+    w.target.haltWith('step', 0);
+    expect(w.packets()).toEqual([]);
+    expect(w.target.state()).toBe('running'); // resumed quietly, gdb still waiting
+    expect(event!.enabled).toBe(true);
+    w.target.haltWith('event', 0, { eventId: event!.id, stage: 'pre', context: FAKE_MEMORY_BASE + 0x840n });
+    await Promise.resolve();
+    w.target.haltWith('step', 0);
+    expect(w.packets()).toEqual([`T05watch:${at(0x840)};${expedited(w)}`]);
+  });
+
+  it('a refused watchpoint is an error reply, and the others stay', () => {
+    const w = attached();
+    w.ask(`Z2,${at(0x800)},8`);
+    w.target.addEvent = () => {
+      throw new HvdbgError('E_HOOK_CONFLICT', 'page already hooked by an hvdbg event');
+    };
+    expect(w.ask(`Z2,${at(0x1800)},8`)).toBe('E02');
+    expect(w.target.events.size).toBe(1);
   });
 });
 

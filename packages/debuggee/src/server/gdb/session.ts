@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import type { DebugTarget, TargetListener } from '../../target.js';
 import { runMonitorCommand } from './monitor.js';
 import { framePacket, leHex, MAX_PACKET_BYTES, PacketReader, parseHexNumber, type ReadItem, toHex } from './packets.js';
+import { GdbPoints, MAX_WATCH_BYTES, type PointType, type WatchKind } from './points.js';
 import { encodeAll, readAll, readOne, writeAll, writeOne } from './registers.js';
 import { FEATURE_FILES, GDB_REGISTERS, REGNUM_RBP, REGNUM_RIP, REGNUM_RSP } from './targetXml.js';
 
@@ -44,20 +45,13 @@ const MAX_MEMORY_CHUNK = (MAX_PACKET_BYTES - 16) / 2;
 const CONSOLE_CHUNK = 1024;
 const PAGE_SIZE = 0x1000n;
 
-type WatchKind = 'watch' | 'rwatch' | 'awatch';
+/** The stop reason a stop reply names. */
+type StopDetail = { kind: 'swbreak' } | { kind: 'hwbreak' } | { kind: 'watch'; watch: WatchKind; address: bigint };
 
-interface WatchHit {
-  point: GdbBreakpoint;
-  /** The accessed address the halt reported, if any. */
-  context: bigint | undefined;
-}
-
-interface GdbBreakpoint {
-  type: 0 | 1 | 2 | 3 | 4;
-  address: bigint;
-  length: number;
-  /** Target breakpoint id (Z0/Z1) or event id (Z2–Z4). */
-  id: number;
+/** A watched access being completed by a one-instruction step. */
+interface PendingWatch {
+  eventId: number;
+  hit: { kind: WatchKind; address: bigint } | undefined;
 }
 
 export class GdbSession implements TargetListener {
@@ -73,9 +67,9 @@ export class GdbSession implements TargetListener {
   private gThread: number | undefined = undefined;
   /** Hc: the vCPU a step runs on. */
   private cThread: number | undefined = undefined;
-  private readonly points = new Map<string, GdbBreakpoint>();
+  private readonly points: GdbPoints;
   /** A watchpoint hit whose access is being completed by a one-instruction step. */
-  private finishingWatch: WatchHit | undefined = undefined;
+  private finishingWatch: PendingWatch | undefined = undefined;
   private closed = false;
 
   constructor(
@@ -84,7 +78,9 @@ export class GdbSession implements TargetListener {
     private readonly log: Logger,
     /** The client id halts and resumes are attributed to. */
     private readonly clientId: number | undefined,
-  ) {}
+  ) {
+    this.points = new GdbPoints(target, log);
+  }
 
   /** Bytes from the socket. */
   receive(chunk: Buffer): void {
@@ -102,7 +98,7 @@ export class GdbSession implements TargetListener {
   dispose(): void {
     if (this.closed) return;
     this.closed = true;
-    this.removeAllPoints();
+    this.points.clear();
   }
 
   /** Takes the guest the way a debugger attaching does: halted, so `?` has a stop to report. */
@@ -117,19 +113,43 @@ export class GdbSession implements TargetListener {
     const finishing = this.finishingWatch;
     if (finishing !== undefined) {
       this.finishingWatch = undefined;
-      this.enableWatch(finishing.point, 'enable');
-      this.waiting = false;
-      this.send(this.stopReply(info, finishing));
+      this.points.setEnabled(finishing.eventId, true);
+      if (finishing.hit === undefined && info.reason === 'step') {
+        // An access to the gap between merged watchpoints: nobody's stop; run on.
+        this.resumeQuietly(info);
+        return;
+      }
+      this.reply(info, watchDetail(finishing.hit));
       return;
     }
-    const point = this.pointFor(info);
-    if (point !== undefined && point.type >= 2 && info.stage !== 'post') {
-      // Deferred: the target is still inside its halt report.
-      queueMicrotask(() => this.completeAccess(info, point));
+    const cause = this.points.classify(info);
+    if (cause?.kind === 'watch') {
+      if (info.stage !== 'post') {
+        // Deferred: the target is still inside its halt report.
+        queueMicrotask(() => this.completeAccess(info, cause.eventId, cause.hit));
+      } else if (cause.hit === undefined) {
+        this.resumeQuietly(info);
+      } else {
+        this.reply(info, watchDetail(cause.hit));
+      }
       return;
     }
+    this.reply(info, cause?.kind === 'breakpoint' ? { kind: cause.type === 0 ? 'swbreak' : 'hwbreak' } : undefined);
+  }
+
+  private reply(info: HaltInfo, detail: StopDetail | undefined): void {
     this.waiting = false;
-    this.send(this.stopReply(info));
+    this.send(this.stopReply(info, detail));
+  }
+
+  /** Resumes after a halt gdb must not hear about; if that fails, gdb gets the halt after all. */
+  private resumeQuietly(info: HaltInfo): void {
+    try {
+      this.target.resume(this.clientId);
+    } catch (err) {
+      this.log.debug({ err }, 'could not resume past a watch gap');
+      this.reply(info, undefined);
+    }
   }
 
   /**
@@ -138,28 +158,17 @@ export class GdbSession implements TargetListener {
    * over a breakpoint: an instruction may touch the range more than once), and the stop after the
    * step is reported as the watchpoint hit.
    */
-  private completeAccess(info: HaltInfo, point: GdbBreakpoint): void {
+  private completeAccess(info: HaltInfo, eventId: number, hit: PendingWatch['hit']): void {
     if (this.closed || !this.waiting) return;
-    const hit = { point, context: info.context };
     try {
-      this.enableWatch(point, 'disable');
-      this.finishingWatch = hit;
+      this.points.setEnabled(eventId, false);
+      this.finishingWatch = { eventId, hit };
       this.target.step('instr', 1, info.vcpu, this.clientId);
     } catch (err) {
       this.log.debug({ err }, 'could not step past the watched access');
       this.finishingWatch = undefined;
-      this.enableWatch(point, 'enable');
-      this.waiting = false;
-      this.send(this.stopReply(info, hit));
-    }
-  }
-
-  private enableWatch(point: GdbBreakpoint, action: 'enable' | 'disable'): void {
-    if (![...this.points.values()].includes(point)) return;
-    try {
-      this.target.modifyEvent(point.id, action);
-    } catch (err) {
-      this.log.debug({ err, id: point.id }, 'watchpoint event is gone');
+      this.points.setEnabled(eventId, true);
+      this.reply(info, watchDetail(hit));
     }
   }
 
@@ -508,7 +517,7 @@ export class GdbSession implements TargetListener {
 
   /** D, k, vKill: gdb's breakpoints go, the guest runs on, the connection closes. */
   private detach(reply: string | undefined): void {
-    this.removeAllPoints();
+    this.points.clear();
     this.waiting = false;
     if (this.target.state() === 'halted') {
       try {
@@ -522,19 +531,14 @@ export class GdbSession implements TargetListener {
     this.transport.end();
   }
 
-  private stopReply(info: HaltInfo, watch?: WatchHit): string {
+  private stopReply(info: HaltInfo, detail?: StopDetail): string {
     if (this.target.state() === 'stopped') return this.exitReply();
     const signal = info.reason === 'pause' ? SIGINT : SIGTRAP;
     let reply = `T${signal.toString(16).padStart(2, '0')}`;
-    const point = watch?.point ?? this.pointFor(info);
-    if (point !== undefined) {
-      if (point.type === 0 && this.swbreak) reply += 'swbreak:;';
-      else if (point.type === 1 && this.hwbreak) reply += 'hwbreak:;';
-      else if (point.type >= 2) {
-        const kind: WatchKind = point.type === 2 ? 'watch' : point.type === 3 ? 'rwatch' : 'awatch';
-        reply += `${kind}:${watchAddress(point, watch?.context ?? info.context).toString(16)};`;
-      }
-    }
+    // swbreak/hwbreak only when gdb said it understands them; watch reasons always.
+    if (detail?.kind === 'swbreak' && this.swbreak) reply += 'swbreak:;';
+    else if (detail?.kind === 'hwbreak' && this.hwbreak) reply += 'hwbreak:;';
+    else if (detail?.kind === 'watch') reply += `${detail.watch}:${detail.address.toString(16)};`;
     reply += `thread:${this.threadId(info.vcpu)};`;
     try {
       for (const regnum of [REGNUM_RBP, REGNUM_RSP, REGNUM_RIP]) {
@@ -555,83 +559,21 @@ export class GdbSession implements TargetListener {
     return `X${SIGABRT.toString(16).padStart(2, '0')}`;
   }
 
-  private pointFor(info: HaltInfo): GdbBreakpoint | undefined {
-    if (info.eventId === undefined) return undefined;
-    const wantEvent = info.reason === 'event' || info.reason === 'watchpoint';
-    if (!wantEvent && info.reason !== 'breakpoint') return undefined;
-    for (const p of this.points.values()) {
-      if (p.id === info.eventId && p.type >= 2 === wantEvent) return p;
-    }
-    return undefined;
-  }
-
   // -- breakpoints and watchpoints --------------------------------------------------------------
 
   private breakpoint(p: string): string {
     const m = /^([Zz])([0-4]),([0-9a-fA-F]{1,16}),([0-9a-fA-F]{1,8})(?:;.*)?$/.exec(p);
     if (m === null) return E_BAD_PACKET;
-    const insert = m[1] === 'Z';
-    const type = Number(m[2]) as GdbBreakpoint['type'];
+    const type = Number(m[2]) as PointType;
     const address = BigInt(`0x${m[3]}`);
     const length = Number.parseInt(m[4]!, 16);
-    const key = `${type}:${address.toString(16)}:${type >= 2 ? length : 0}`;
-    const existing = this.points.get(key);
-    if (!insert) {
-      if (existing !== undefined) {
-        this.points.delete(key);
-        this.removePoint(existing);
-      }
-      return 'OK';
-    }
-    if (existing !== undefined) return 'OK';
-    if (type >= 2 && (length === 0 || length > 0x1000)) return E_BAD_PACKET;
-    const id = type < 2 ? this.target.addBreakpoint(address, {}) : this.addWatch(type, address, length);
-    this.points.set(key, { type, address, length, id });
+    if (type >= 2 && (length === 0 || length > MAX_WATCH_BYTES)) return E_BAD_PACKET;
+    if (m[1] === 'Z') this.points.insert(type, address, length);
+    else this.points.remove(type, address, length);
     return 'OK';
-  }
-
-  private addWatch(type: number, address: bigint, length: number): number {
-    const access = type === 2 ? 'w' : type === 3 ? 'r' : 'rw';
-    const end = address + BigInt(length) - 1n;
-    const text = `!monitor ${access} ${address.toString(16)} ${end.toString(16)} (gdb watchpoint)`;
-    return this.target.addEvent({
-      kind: 'monitor',
-      access,
-      rangeStart: address,
-      rangeEnd: end,
-      space: 'virtual',
-      // Pre stage: the halt comes before the access; onHalt steps over it so gdb sees the
-      // stop after the access, as with x86 debug registers.
-      stage: 'pre',
-      sc: false,
-      imm: true,
-      bufferSize: 0,
-      actions: [{ type: 'break' }],
-      text,
-    }).id;
-  }
-
-  private removePoint(p: GdbBreakpoint): void {
-    try {
-      if (p.type < 2) this.target.modifyBreakpoint(p.id, 'clear');
-      else this.target.modifyEvent(p.id, 'clear');
-    } catch (err) {
-      // Someone cleared it from hvdbg already; gdb's view is what matters now.
-      this.log.debug({ err, id: p.id }, 'breakpoint already gone');
-    }
-  }
-
-  private removeAllPoints(): void {
-    for (const p of this.points.values()) this.removePoint(p);
-    this.points.clear();
   }
 }
 
-/** The accessed address for a watch stop: the halt's context when it lies in the range, else the start. */
-function watchAddress(point: GdbBreakpoint, context: bigint | undefined): bigint {
-  if (context !== undefined) {
-    const at = BigInt.asUintN(64, context);
-    if (at >= point.address && at < point.address + BigInt(point.length)) return at;
-  }
-  return point.address;
+function watchDetail(hit: PendingWatch['hit']): StopDetail | undefined {
+  return hit === undefined ? undefined : { kind: 'watch', watch: hit.kind, address: hit.address };
 }
