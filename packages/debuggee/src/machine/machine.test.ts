@@ -143,6 +143,11 @@ describe('Machine', () => {
     const code = readProcessMemory(machine, 2, prog.address, 16)!;
     const segment = machine.image.segments.find((s) => s.vaddr === 0x400000n)!;
     expect(code).toEqual(machine.memory.readBytes(segment.paddr + Number(prog.address - 0x400000n), 16));
+    // Kernel data through the same page tables (2 MiB kernel pages).
+    const counter = machine.symbols.find((s) => s.name === 'syscall_count')!;
+    const viaProcess = readProcessMemory(machine, 2, counter.address, 8)!;
+    expect(viaProcess).toEqual(machine.memory.readBytes(Number(counter.address - 0xffffffff80000000n), 8));
+    expect(new DataView(viaProcess.buffer).getBigUint64(0, true)).toBeGreaterThan(0n);
     expect(readProcessMemory(machine, 2, 0xdead000n, 8)).toBeNull();
     expect(readProcessMemory(machine, 999, 0x400000n, 8)).toBeNull();
   });
