@@ -75,6 +75,16 @@ async function batch(argv: {
   }
   const session = new DebugSession({ clientName: 'hvdbg-batch' });
   let daemon: LocalDaemon | undefined;
+  // Interrupted, even while the daemon is still starting: leave cleanly; exiting also stops a
+  // daemon this run started (localDaemon kills it on exit).
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      void session
+        .disconnect()
+        .then(() => daemon?.stop())
+        .finally(() => exitAfterFlush(130));
+    });
+  }
   try {
     if (argv.connect !== undefined) {
       await session.connect(argv.connect, { role: 'controller', ...(argv.token ? { token: argv.token } : {}) });
