@@ -33,12 +33,3 @@ export class ScriptVerifyError extends HvdbgError {
     this.name = 'ScriptVerifyError';
   }
 }
-
-/** Named run-time limits (quickjs-style: each has its own message). */
-export const RUNTIME_ERRORS = {
-  stepBudget: 'step budget exhausted',
-  stackOverflow: 'stack overflow',
-  divideByZero: 'division by zero',
-  outputTooLong: 'output longer than the limit',
-  stringTooLong: 'string longer than the limit',
-} as const;

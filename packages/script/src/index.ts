@@ -11,7 +11,7 @@ export { BUILTINS, type BuiltinInfo } from './builtins.js';
 export { FLAG_EXPRESSION, HEADER_BYTES, MAGIC, OPCODES, Op, VERSION } from './bytecode.js';
 export { type CompileOptions, compileScript, MAX_GLOBALS } from './compile.js';
 export { disassemble } from './disasm.js';
-export { RUNTIME_ERRORS, ScriptSyntaxError, ScriptVerifyError } from './errors.js';
+export { ScriptSyntaxError, ScriptVerifyError, syntaxError } from './errors.js';
 export { evaluateConstant } from './evaluate.js';
 export { type FormatParts, type FormatSpec, parseFormat } from './format.js';
 export {
@@ -37,6 +37,7 @@ export {
   registerId,
 } from './registers.js';
 export { type RecordedCall, SnapshotHost, type SnapshotOptions } from './snapshot.js';
+export type { CType, Field, StructType } from './types.js';
 export { STACK_SLOTS, type VerifiedScript, verifyScript } from './verify.js';
 export {
   DEFAULT_LIMITS,

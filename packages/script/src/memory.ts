@@ -97,7 +97,7 @@ export class ScriptMemory {
   /**
    * Read a NUL-terminated ASCII (or UTF-16 with `wide`) string of at most `max` characters.
    * Reads page by page, so a string ending just before an unmapped page is fine. Returns undefined
-   * if a byte before the terminator is unreadable; `truncated` is set when `max` was reached.
+   * if a byte before the terminator is unreadable; a string longer than `max` is cut there.
    */
   readString(lo: number, hi: number, wide: boolean, max: number): string | undefined {
     let out = '';
@@ -124,9 +124,6 @@ export class ScriptMemory {
         h = (h + 1) | 0;
       }
     }
-    this.truncated = true;
     return out;
   }
-
-  truncated = false;
 }
