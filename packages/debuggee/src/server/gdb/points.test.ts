@@ -14,6 +14,12 @@ function setup() {
 const monitors = (t: FakeGdbTarget) =>
   [...t.events.values()].map((e) => ({ access: e.spec.access, start: e.spec.rangeStart, end: e.spec.rangeEnd }));
 
+/** The attributed hit of a watch halt. */
+const hitOf = (points: GdbPoints, info: HaltInfo) => {
+  const cause = points.classify(info);
+  return cause?.kind === 'watch' ? cause.hit : cause;
+};
+
 const halt = (eventId: number, context?: bigint, reason: HaltInfo['reason'] = 'event'): HaltInfo => ({
   reason,
   vcpu: 0,
@@ -84,15 +90,15 @@ describe('gdb watchpoints', () => {
       hit: { kind: 'rwatch', address: A(0x800) },
     });
     // An 8-byte access starting just before a range overlaps it.
-    expect(points.classify(halt(id, A(0x81c)))?.hit).toEqual({ kind: 'watch', address: A(0x820) });
+    expect(hitOf(points, halt(id, A(0x81c)))).toEqual({ kind: 'watch', address: A(0x820) });
     expect(points.classify(halt(id, A(0x810)))).toEqual({ kind: 'watch', eventId: id, hit: undefined });
     // The CPU's linear addresses come as signed 64-bit numbers.
     const signed = BigInt.asIntN(64, A(0x824));
     expect(signed).toBeLessThan(0n);
-    expect(points.classify(halt(id, signed))?.hit).toEqual({ kind: 'watch', address: A(0x824) });
+    expect(hitOf(points, halt(id, signed))).toEqual({ kind: 'watch', address: A(0x824) });
     // No address, or one outside the event's range: the first watchpoint by preference.
-    expect(points.classify(halt(id))?.hit).toEqual({ kind: 'watch', address: A(0x820) });
-    expect(points.classify(halt(id, 5n))?.hit).toEqual({ kind: 'watch', address: A(0x820) });
+    expect(hitOf(points, halt(id))).toEqual({ kind: 'watch', address: A(0x820) });
+    expect(hitOf(points, halt(id, 5n))).toEqual({ kind: 'watch', address: A(0x820) });
     expect(points.classify(halt(id + 1))).toBeUndefined();
   });
 
