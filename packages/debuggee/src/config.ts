@@ -136,15 +136,29 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .usage('$0 [options]\n\nRuns the emulated guest and serves debugger clients over WebSocket.')
     .exitProcess(false)
     .strict()
-    .option('listen', { type: 'string', describe: 'host:port to serve clients on (port 0 = any free port)' })
+    .option('listen', {
+      type: 'string',
+      describe: 'host:port to serve clients on (port 0 = any free port)',
+      defaultDescription: `127.0.0.1:${DEFAULT_PORT}`,
+    })
     .option('token', { type: 'string', describe: 'shared secret clients must present (default: $HVDBG_TOKEN)' })
     .option('guest', { type: 'string', describe: 'guest ELF image (default: the built-in kernel)' })
-    .option('vcpus', { type: 'number', describe: 'number of virtual CPUs' })
-    .option('memory', { type: 'string', describe: 'guest memory, e.g. 256M' })
-    .option('workload', { type: 'string', choices: WORKLOADS, describe: 'what the built-in kernel runs' })
+    .option('vcpus', { type: 'number', describe: 'number of virtual CPUs', defaultDescription: String(DEFAULTS.vcpus) })
+    .option('memory', { type: 'string', describe: 'guest memory, e.g. 256M', defaultDescription: '256M' })
+    .option('workload', {
+      type: 'string',
+      choices: WORKLOADS,
+      describe: 'what the built-in kernel runs',
+      defaultDescription: DEFAULTS.workload,
+    })
     .option('lossless', { type: 'boolean', describe: 'throttle the guest instead of dropping log messages' })
-    .option('on-controller-loss', { type: 'string', describe: 'stay | resume=SECONDS' })
-    .option('log-level', { type: 'string', choices: LOG_LEVELS, describe: 'stderr JSON log level' })
+    .option('on-controller-loss', { type: 'string', describe: 'stay | resume=SECONDS', defaultDescription: 'stay' })
+    .option('log-level', {
+      type: 'string',
+      choices: LOG_LEVELS,
+      describe: 'stderr JSON log level',
+      defaultDescription: DEFAULTS.logLevel,
+    })
     .option('local', { type: 'boolean', describe: 'local mode: breaking is refused' })
     .option('gdb', { type: 'string', describe: 'also serve the GDB remote protocol on host:port' })
     .option('halted', { type: 'boolean', describe: 'start with the guest halted' })
