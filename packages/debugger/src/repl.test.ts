@@ -188,3 +188,20 @@ describe('REPL', () => {
     await done;
   });
 });
+
+describe('REPL on piped input', () => {
+  it('runs every piped line, printing halts that arrive after the end of input', async () => {
+    guest = await startFakeGuest({ halted: false });
+    session = new DebugSession({ haltTimeoutMs: 2000 });
+    await session.connect(guest.daemon.url);
+    const input = new PassThrough();
+    const screen = new Screen();
+    const done = runRepl(session, { input, output: screen, terminal: false, historyFile: '' });
+    input.end('pause\ndb kernel!sched l 2\nexit\ndb 0 l 1\n');
+    await done;
+    const text = screen.plain();
+    expect(text).toContain('paused, vcpu 0');
+    expect(text).toContain('ffffffff80001010  55 48');
+    expect(guest.daemon.received('mem.read').filter((r) => r.address === 0n)).toEqual([]);
+  });
+});

@@ -100,13 +100,15 @@ export function runRepl(session: DebugSession, options: ReplOptions): Promise<vo
 
   /** Prints lines above the prompt without disturbing what the user is typing. */
   const printAbove = (lines: string[]) => {
-    if (lines.length === 0 || closed) return;
-    if (terminal && !busy) {
+    if (lines.length === 0) return;
+    // After end of input, commands still queued keep printing, but there is no prompt to redraw.
+    const redraw = terminal && !busy && !closed;
+    if (redraw) {
       clearLine(output, 0);
       cursorTo(output, 0);
     }
     output.write(`${lines.join('\n')}\n`);
-    if (terminal && !busy) rl.prompt(true);
+    if (redraw) rl.prompt(true);
   };
 
   const onOutput = (o: { lines: string[] }) => printAbove(o.lines);
@@ -199,10 +201,12 @@ export function runRepl(session: DebugSession, options: ReplOptions): Promise<vo
   return new Promise<void>((resolve) => {
     rl.on('close', () => {
       closed = true;
-      session.off('output', onOutput);
-      session.off('state', onState);
-      session.off('exit', onExit);
-      void chain.then(() => resolve());
+      void chain.then(() => {
+        session.off('output', onOutput);
+        session.off('state', onState);
+        session.off('exit', onExit);
+        resolve();
+      });
     });
     rl.prompt();
   });
