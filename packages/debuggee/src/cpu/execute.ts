@@ -45,12 +45,13 @@ for (let op = 0; op < 8; op++) {
     if (write) c.writeRm(1, r, 0);
   };
   OPS[base + 1] = (c) => {
-    c.decodeModrm(0);
     const sz = c.osize;
-    const rm = c.mRm;
-    if (rm >= 0 && sz !== 2) {
-      // Register-register fast path.
-      const g = c.mReg;
+    const m = c.fetch8();
+    if (m >= 0xc0 && sz !== 2) {
+      // Register-register fast path (no ModRM decoder call).
+      const rex = c.rex;
+      const rm = (m & 7) | ((rex & 1) << 3);
+      const g = ((m >> 3) & 7) | ((rex & 4) << 1);
       const lo = c.lo;
       const hi = c.hi;
       if (sz === 8) {
@@ -68,6 +69,8 @@ for (let op = 0; op < 8; op++) {
       }
       return;
     }
+    c.ipo--;
+    c.decodeModrm(0);
     const s = c.readReg(sz, c.mReg);
     const sh = c.hi[c.mReg]!;
     const d = c.readRm(sz);
@@ -81,8 +84,31 @@ for (let op = 0; op < 8; op++) {
     if (write) c.writeReg(1, c.mReg, r, 0);
   };
   OPS[base + 3] = (c) => {
-    c.decodeModrm(0);
     const sz = c.osize;
+    const m = c.fetch8();
+    if (m >= 0xc0 && sz !== 2) {
+      const rex = c.rex;
+      const g = ((m >> 3) & 7) | ((rex & 4) << 1);
+      const rm = (m & 7) | ((rex & 1) << 3);
+      const lo = c.lo;
+      const hi = c.hi;
+      if (sz === 8) {
+        const r = alu64(c, op, lo[g]!, hi[g]!, lo[rm]!, hi[rm]!);
+        if (write) {
+          lo[g] = r;
+          hi[g] = aluOut.hi;
+        }
+      } else {
+        const r = alu32(c, op, 4, lo[g]!, lo[rm]!);
+        if (write) {
+          lo[g] = r;
+          hi[g] = 0;
+        }
+      }
+      return;
+    }
+    c.ipo--;
+    c.decodeModrm(0);
     const s = c.readRm(sz);
     const sh = c.hi64;
     const r = alu(c, op, sz, c.readReg(sz, c.mReg), c.hi[c.mReg]!, s, sh);
@@ -119,9 +145,31 @@ OPS[0x81] = (c) => {
   if (op !== ALU_CMP) c.writeRm(sz, r, aluOut.hi);
 };
 OPS[0x83] = (c) => {
+  const sz = c.osize;
+  const m = c.fetch8();
+  if (m >= 0xc0 && sz !== 2) {
+    const rm = (m & 7) | ((c.rex & 1) << 3);
+    const op = (m >> 3) & 7;
+    const i = c.fetchS8();
+    const lo = c.lo;
+    if (sz === 8) {
+      const r = alu64(c, op, lo[rm]!, c.hi[rm]!, i, i >> 31);
+      if (op !== ALU_CMP) {
+        lo[rm] = r;
+        c.hi[rm] = aluOut.hi;
+      }
+    } else {
+      const r = alu32(c, op, 4, lo[rm]!, i);
+      if (op !== ALU_CMP) {
+        lo[rm] = r;
+        c.hi[rm] = 0;
+      }
+    }
+    return;
+  }
+  c.ipo--;
   c.decodeModrm(1);
   const i = c.fetchS8();
-  const sz = c.osize;
   const op = c.mOp;
   const d = c.readRm(sz);
   const r = alu(c, op, sz, d, c.hi64, sz === 2 ? i & 0xffff : sz === 1 ? i & 0xff : i, signHi(i));
@@ -169,17 +217,38 @@ OPS[0x88] = (c) => {
   c.writeRm(1, c.readReg(1, c.mReg), 0);
 };
 OPS[0x89] = (c) => {
+  const m = c.fetch8();
+  const sz = c.osize;
+  if (m >= 0xc0 && sz !== 2) {
+    const rex = c.rex;
+    const rm = (m & 7) | ((rex & 1) << 3);
+    const g = ((m >> 3) & 7) | ((rex & 4) << 1);
+    c.lo[rm] = c.lo[g]!;
+    c.hi[rm] = sz === 8 ? c.hi[g]! : 0;
+    return;
+  }
+  c.ipo--;
   c.decodeModrm(0);
   const r = c.mReg;
-  c.writeRm(c.osize, c.lo[r]!, c.hi[r]!);
+  c.writeRm(sz, c.lo[r]!, c.hi[r]!);
 };
 OPS[0x8a] = (c) => {
   c.decodeModrm(0);
   c.writeReg(1, c.mReg, c.readRm(1), 0);
 };
 OPS[0x8b] = (c) => {
-  c.decodeModrm(0);
   const sz = c.osize;
+  const m = c.fetch8();
+  if (m >= 0xc0 && sz !== 2) {
+    const rex = c.rex;
+    const rm = (m & 7) | ((rex & 1) << 3);
+    const g = ((m >> 3) & 7) | ((rex & 4) << 1);
+    c.lo[g] = c.lo[rm]!;
+    c.hi[g] = sz === 8 ? c.hi[rm]! : 0;
+    return;
+  }
+  c.ipo--;
+  c.decodeModrm(0);
   const v = c.readRm(sz);
   c.writeReg(sz, c.mReg, v, c.hi64);
 };
