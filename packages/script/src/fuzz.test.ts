@@ -207,3 +207,64 @@ describe('fuzzing', () => {
     );
   });
 });
+
+// Programs from a small grammar of valid scripts: they must compile, verify and run without an
+// internal error (run-time errors such as /0 or a bad address are fine).
+const VARS = ['x', 'y', 'z'] as const;
+const expr: fc.Arbitrary<string> = fc.letrec<{ e: string }>((tie) => ({
+  e: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.constantFrom('1', '0n10', 'ff', '-1', "'A'", '@rax', '@al', '@zf', '$pid', '$context', '.g', 'sizeof(int)'),
+    fc.constantFrom(...VARS),
+    fc
+      .tuple(tie('e'), fc.constantFrom('+', '-', '*', '/', '%', '<<', '>>', '&', '|', '^'), tie('e'))
+      .map(([a, o, b]) => `(${a} ${o} ${b})`),
+    tie('e').map((a) => `-(${a})`),
+    tie('e').map((a) => `~(${a})`),
+    tie('e').map((a) => `poi(${a})`),
+    tie('e').map((a) => `db(5000 + (${a} & 7))`),
+    tie('e').map((a) => `(int)${a}`),
+    tie('e').map((a) => `(char)${a}`),
+    tie('e').map((a) => `sq(${a})`),
+  ),
+})).e;
+const cond = fc
+  .tuple(expr, fc.constantFrom('<', '>', '<=', '>=', '==', '!=', '&&', '||'), expr)
+  .map(([a, o, b]) => `${a} ${o} ${b}`);
+const stmt: fc.Arbitrary<string> = fc.letrec<{ s: string }>((tie) => ({
+  s: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc
+      .tuple(
+        fc.constantFrom(...VARS, '.g', '@rbx', '@cx', 't[1]', 'pt.q', 'pp->r'),
+        fc.constantFrom('=', '+=', '-=', '*=', '|=', '^='),
+        expr,
+      )
+      .map(([v, o, e]) => `${v} ${o} ${e};`),
+    fc.constantFrom(...VARS).map((v) => `${v}++;`),
+    expr.map((e) => `printf("%llx %d\\n", ${e}, ${e});`),
+    fc.tuple(cond, tie('s'), tie('s')).map(([c, a, b]) => `if (${c}) { ${a} } else { ${b} }`),
+    fc.tuple(cond, tie('s')).map(([c, a]) => `while (${c}) { ${a} break; }`),
+    fc.tuple(tie('s')).map(([a]) => `for (i = 0; i < 3; i++) { ${a} }`),
+    fc.tuple(tie('s'), cond).map(([a, c]) => `do { ${a} } while (${c} && 0);`),
+    expr.map((e) => `eq(5080, ${e});`),
+  ),
+})).s;
+const program = fc
+  .array(stmt, { minLength: 1, maxLength: 6 })
+  .map(
+    (body) =>
+      'int sq(int n) { return n * n; } struct ps { int q; long r; }; struct ps pt; struct ps *pp = &pt; int t[3]; ' +
+      `x = 0; y = 1; z = 2; ${body.join(' ')}`,
+  );
+
+test('programs from a grammar of valid scripts compile, verify and run cleanly', () => {
+  fc.assert(
+    fc.property(program, (source) => {
+      const buffer = compileScript(source);
+      const r = vm.run(verifyScript(buffer), newScriptContext());
+      if (!r.ok) expect(r.error.message).not.toMatch(/^internal error/);
+    }),
+    { numRuns: 600 },
+  );
+}, 30_000);
