@@ -371,23 +371,28 @@ function jumpTo(c: Cpu, target: number): void {
   if (!isCanonical(target)) c.raise(VEC_GP, 0);
   c.ip = target;
 }
+
+/** Relative jump: stays in integer arithmetic when the target is on the current fetch page. */
+function jumpRel(c: Cpu, d: number): void {
+  const t = c.ipo + d;
+  if (t >= 0 && t < 4096) c.ipo = t;
+  else jumpTo(c, c.ip + d);
+}
 for (let cc = 0; cc < 16; cc++) {
   OPS[0x70 + cc] = (c) => {
     const d = c.fetchS8();
-    if (c.cond(cc)) jumpTo(c, c.ip + d);
+    if (c.cond(cc)) jumpRel(c, d);
   };
   OPS[0x180 + cc] = (c) => {
     const d = c.fetch32();
-    if (c.cond(cc)) jumpTo(c, c.ip + d);
+    if (c.cond(cc)) jumpRel(c, d);
   };
 }
 OPS[0xeb] = (c) => {
-  const d = c.fetchS8();
-  jumpTo(c, c.ip + d);
+  jumpRel(c, c.fetchS8());
 };
 OPS[0xe9] = (c) => {
-  const d = c.fetch32();
-  jumpTo(c, c.ip + d);
+  jumpRel(c, c.fetch32());
 };
 OPS[0xe8] = (c) => {
   const d = c.fetch32();
@@ -519,6 +524,17 @@ OPS[0xfe] = (c) => {
   c.writeRm(1, r, 0);
 };
 OPS[0xff] = (c) => {
+  const m = c.fetch8();
+  if (m >= 0xc0 && m < 0xd0 && c.osize !== 2) {
+    // INC/DEC of a register.
+    const rm = (m & 7) | ((c.rex & 1) << 3);
+    const sz = c.osize;
+    const r = incDec(c, sz, c.lo[rm]!, c.hi[rm]!, m >= 0xc8);
+    c.lo[rm] = r;
+    c.hi[rm] = sz === 8 ? aluOut.hi : 0;
+    return;
+  }
+  c.ipo--;
   c.decodeModrm(0);
   const op = c.mOp;
   if (op < 2) {

@@ -194,8 +194,11 @@ export class CpuFlags extends CpuState {
 
   /** Evaluates condition code `cc` (low nibble of Jcc/SETcc/CMOVcc, SDM Vol. 1 Appendix B). */
   cond(cc: number): boolean {
+    const op = this.lzOp;
+    // JE/JNE after any lazily recorded operation: ZF is just "result is zero".
+    if (op !== LZ_NONE && (cc === 4 || cc === 5)) return ((this.lzRes | this.lzResHi) === 0) === (cc === 4);
     // Fast path for the overwhelmingly common compare-and-branch.
-    if (this.lzOp === LZ_SUB && this.lzSize !== 8) {
+    if (op === LZ_SUB && this.lzSize !== 8) {
       const d = this.lzDst;
       const s = this.lzSrc;
       switch (cc) {
