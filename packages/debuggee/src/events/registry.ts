@@ -101,6 +101,9 @@ export interface RegisteredEvent {
   readonly spec: EventSpec;
   enabled: boolean;
   cleared: boolean;
+  /** `!monitor`: the vCPU and its retired-instruction count of the last firing (once per instruction). */
+  lastCore: number;
+  lastInstruction: number;
   /** Times the filters, parameter and condition passed (number: incremented on the hot path). */
   hits: number;
   /** Event parameter as a number (canonical signed for addresses), or ANY. */

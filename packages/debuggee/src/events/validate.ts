@@ -269,6 +269,8 @@ export function buildEvent(
       enabled: true,
       cleared: false,
       hits: 0,
+      lastCore: -1,
+      lastInstruction: -1,
       param: prepared.param,
       mask: BigInt.asUintN(64, spec.mask ?? -1n),
       rangeStart: prepared.rangeStart,

@@ -249,7 +249,10 @@ export class CustomCodeRunner implements CodeExecutor {
     core.setRip(slot.entry);
     const before = core.instructions;
     const r = core.run(this.budget);
-    if (r === RUN_HLT && (core.rip !== undefined ? core.rip === slot.cleanRipNumber : core.getRip() === slot.cleanRip)) {
+    if (
+      r === RUN_HLT &&
+      (core.rip !== undefined ? core.rip === slot.cleanRipNumber : core.getRip() === slot.cleanRip)
+    ) {
       return null;
     }
     const rip = BigInt.asUintN(64, core.getRip());

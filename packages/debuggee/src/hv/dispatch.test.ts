@@ -320,6 +320,7 @@ describe('hypervisor dispatch (SPEC §2.4)', () => {
     });
     expect(ept.ept[3]).toBe(EPT_READ_TRAP);
     const access = (pa: number, size: number, kind: number) => {
+      cpu.instructions++;
       cpu.exitAddress = pa;
       cpu.exitLinear = pa;
       cpu.exitSize = size;
@@ -330,6 +331,15 @@ describe('hypervisor dispatch (SPEC §2.4)', () => {
     access(0x3010, 4, EPT_ACCESS_READ); // just after
     access(0x3004, 4, EPT_ACCESS_WRITE); // wrong access kind
     expect(hits).toEqual(['r2ffc', 'r300f']);
+    // One instruction whose access the CPU checks in two parts fires once.
+    cpu.exitAddress = 0x3000;
+    cpu.exitLinear = 0x3000;
+    cpu.exitSize = 4;
+    exit(cpu, EXIT_REASON_EPT_VIOLATION, EPT_ACCESS_READ);
+    cpu.exitAddress = 0x3004;
+    cpu.exitLinear = 0x3004;
+    exit(cpu, EXIT_REASON_EPT_VIOLATION, EPT_ACCESS_READ);
+    expect(hits).toEqual(['r2ffc', 'r300f', 'r3000']);
     manager.modify(id, 'clear');
     expect(ept.ept[3]).toBe(0);
   });

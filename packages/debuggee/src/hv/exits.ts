@@ -68,6 +68,7 @@ class CoreState {
   readonly postContexts: number[] = [];
   postCount = 0;
   postReason = -1;
+  postInstruction = -1;
   // Parked pre walk (after a pre-stage halt).
   parked = false;
   parkedReason = -1;
@@ -180,10 +181,10 @@ export class Hypervisor implements ExitHandler<HvCpu> {
         sc = st.parkedSc;
         bpDone = st.parkedBpDone;
       } else {
-        st.postCount = 0;
+        this.resetPost(st, cpu, reason);
       }
     } else {
-      st.postCount = 0;
+      this.resetPost(st, cpu, reason);
     }
     if (reason === EXIT_REASON_EPT_EXECUTE && !bpDone && this.breakpoints.list.length > 0) {
       const bp = this.breakpointHit(cpu);
@@ -247,11 +248,21 @@ export class Hypervisor implements ExitHandler<HvCpu> {
         reason: 'event',
         eventId: haltEvent.id,
         stage: 'post',
-        context: BigInt(haltContext),
+        context: BigInt.asUintN(64, BigInt(haltContext)),
       };
       return EXIT_HALT;
     }
     return chained;
+  }
+
+  /**
+   * A new pre walk forgets post events left by an exit whose post never came (the instruction
+   * faulted), but not those of the same instruction and reason: the CPU may report one access in
+   * parts, and the post pass after the instruction covers them all.
+   */
+  private resetPost(st: CoreState, cpu: HvCpu, reason: number): void {
+    if (st.postCount > 0 && st.postReason === reason && st.postInstruction === cpu.instructions) return;
+    st.postCount = 0;
   }
 
   /** The pre walk of SPEC §2.4. Returns EXIT_EMULATE, EXIT_SKIP or EXIT_HALT. */
@@ -277,12 +288,20 @@ export class Hypervisor implements ExitHandler<HvCpu> {
         const ctx = matchContext(ev, cpu, reason, qual, base);
         if (Number.isNaN(ctx)) continue; // NO_MATCH
         if (ev.pid !== ANY_FILTER && this.awareness.pid(cpu.index) !== ev.pid) continue;
+        if (reason === EXIT_REASON_EPT_VIOLATION) {
+          // One firing per instruction (as HyperDbg's EPT violation + restore/step does), even
+          // when the CPU checks an access in parts (both halves of a u64, both pages of a split).
+          if (ev.lastCore === cpu.index && ev.lastInstruction === cpu.instructions) continue;
+          ev.lastCore = cpu.index;
+          ev.lastInstruction = cpu.instructions;
+        }
         f.context = ctx;
         if (ev.post) {
           st.postEvents[st.postCount] = ev;
           st.postContexts[st.postCount] = ctx;
           st.postCount++;
           st.postReason = reason;
+          st.postInstruction = cpu.instructions;
         }
         if (!ev.pre) continue;
         f.ev = ev;
@@ -315,7 +334,7 @@ export class Hypervisor implements ExitHandler<HvCpu> {
           reason: 'event',
           eventId: ev.id,
           stage: 'pre',
-          context: BigInt(f.context),
+          context: BigInt.asUintN(64, BigInt(f.context)),
         };
         return EXIT_HALT;
       }
