@@ -11,6 +11,11 @@
  * 'bad' items that the session answers with `-` or an error reply.
  */
 
+/** Error replies (errno-style numbers, as gdbserver uses): malformed packet, target refusal, bad address. */
+export const E_BAD_PACKET = 'E01';
+export const E_TARGET = 'E02';
+export const E_FAULT = 'E0e';
+
 /** Largest packet we accept (and advertise as PacketSize); a longer frame is dropped as bad. */
 export const MAX_PACKET_BYTES = 0x4000;
 

@@ -16,11 +16,29 @@
 import { type HaltInfo, HvdbgError } from '@hvdbg/protocol';
 import type { Logger } from 'pino';
 import type { DebugTarget, TargetListener } from '../../target.js';
+import {
+  readMemoryPacket,
+  readRegisterPacket,
+  writeBinaryPacket,
+  writeMemoryPacket,
+  writeRegisterPacket,
+} from './dataPackets.js';
 import { runMonitorCommand } from './monitor.js';
-import { framePacket, leHex, MAX_PACKET_BYTES, PacketReader, parseHexNumber, type ReadItem, toHex } from './packets.js';
+import {
+  E_BAD_PACKET,
+  E_FAULT,
+  E_TARGET,
+  framePacket,
+  MAX_PACKET_BYTES,
+  PacketReader,
+  parseHexNumber,
+  type ReadItem,
+  toHex,
+} from './packets.js';
 import { GdbPoints, MAX_WATCH_BYTES, type PointType, type WatchKind } from './points.js';
-import { encodeAll, readAll, readOne, writeAll, writeOne } from './registers.js';
-import { FEATURE_FILES, GDB_REGISTERS, REGNUM_RBP, REGNUM_RIP, REGNUM_RSP } from './targetXml.js';
+import { encodeAll, readAll, writeAll } from './registers.js';
+import { EXIT_REPLY, type StopDetail, stopReplyFor, watchDetail } from './stopReply.js';
+import { featuresReply } from './targetXml.js';
 
 /** What the session needs from its transport. */
 export interface GdbTransport {
@@ -29,24 +47,8 @@ export interface GdbTransport {
   end(): void;
 }
 
-/** POSIX signal numbers gdb expects in stop replies. */
-const SIGINT = 2;
-const SIGTRAP = 5;
-const SIGABRT = 6;
-
-/** Error replies (errno-style numbers, as gdbserver uses). */
-const E_BAD_PACKET = 'E01';
-const E_TARGET = 'E02';
-const E_FAULT = 'E0e';
-
-/** Largest memory block one `m` reply carries: hex doubles it, and framing needs a few bytes. */
-const MAX_MEMORY_CHUNK = (MAX_PACKET_BYTES - 16) / 2;
 /** Hex characters of monitor output per `O` packet. */
 const CONSOLE_CHUNK = 1024;
-const PAGE_SIZE = 0x1000n;
-
-/** The stop reason a stop reply names. */
-type StopDetail = { kind: 'swbreak' } | { kind: 'hwbreak' } | { kind: 'watch'; watch: WatchKind; address: bigint };
 
 /** A watched access being completed by a one-instruction step. */
 interface PendingWatch {
@@ -257,15 +259,15 @@ export class GdbSession implements TargetListener {
       case 'G':
         return writeAll(this.target, this.regVcpu(), p.slice(1)) === 'ok' ? 'OK' : E_BAD_PACKET;
       case 'p':
-        return this.readRegister(p.slice(1));
+        return readRegisterPacket(this.target, this.regVcpu(), p.slice(1));
       case 'P':
-        return this.writeRegister(p.slice(1));
+        return writeRegisterPacket(this.target, this.regVcpu(), p.slice(1));
       case 'm':
-        return this.readMemory(p.slice(1));
+        return readMemoryPacket(this.target, this.regVcpu(), p.slice(1));
       case 'M':
-        return this.writeMemory(p.slice(1));
+        return writeMemoryPacket(this.target, this.regVcpu(), p.slice(1));
       case 'X':
-        return this.writeBinary(raw);
+        return writeBinaryPacket(this.target, this.regVcpu(), raw);
       case 'c':
       case 'C':
         return this.resume();
@@ -292,7 +294,8 @@ export class GdbSession implements TargetListener {
 
   private query(p: string): string {
     if (p.startsWith('qSupported')) return this.supported(p);
-    if (p.startsWith('qXfer:features:read:')) return this.features(p.slice('qXfer:features:read:'.length));
+    if (p.startsWith('qXfer:features:read:'))
+      return featuresReply(p.slice('qXfer:features:read:'.length), MAX_PACKET_BYTES - 16);
     if (p === 'qAttached' || p.startsWith('qAttached:')) return '1'; // quitting gdb detaches, never kills
     if (p === 'qC') return `QC${this.threadId(this.mainVcpu())}`;
     if (p === 'qfThreadInfo') {
@@ -323,19 +326,6 @@ export class GdbSession implements TargetListener {
     if (this.swbreak) features.push('swbreak+');
     if (this.hwbreak) features.push('hwbreak+');
     return features.join(';');
-  }
-
-  /** `target.xml:offset,length` → `m…` (more follows) or `l…` (last part). */
-  private features(args: string): string {
-    const m = /^([^:]+):([0-9a-fA-F]+),([0-9a-fA-F]+)$/.exec(args);
-    if (m === null) return E_BAD_PACKET;
-    const file = FEATURE_FILES.get(m[1]!);
-    if (file === undefined) return 'E00';
-    const offset = Number.parseInt(m[2]!, 16);
-    const length = Math.min(Number.parseInt(m[3]!, 16), MAX_PACKET_BYTES - 16);
-    if (offset > file.length) return E_BAD_PACKET;
-    const part = file.slice(offset, offset + length);
-    return `${offset + length >= file.length ? 'l' : 'm'}${part}`;
   }
 
   private monitor(hex: string): string {
@@ -387,68 +377,6 @@ export class GdbSession implements TargetListener {
 
   private regVcpu(): number {
     return this.gThread ?? this.mainVcpu();
-  }
-
-  // -- registers and memory ---------------------------------------------------------------------
-
-  private readRegister(args: string): string {
-    const n = parseHexNumber(args);
-    if (n === undefined) return E_BAD_PACKET;
-    // A number past the description: gdb treats an empty reply as "unavailable".
-    return readOne(this.target, this.regVcpu(), Number(n)) ?? E_BAD_PACKET;
-  }
-
-  private writeRegister(args: string): string {
-    const m = /^([0-9a-fA-F]+)=([0-9a-fA-F]*)$/.exec(args);
-    if (m === null) return E_BAD_PACKET;
-    const regnum = Number.parseInt(m[1]!, 16);
-    return writeOne(this.target, this.regVcpu(), regnum, m[2]!) === 'ok' ? 'OK' : E_BAD_PACKET;
-  }
-
-  private addressLength(text: string): { address: bigint; length: number } | undefined {
-    const m = /^([0-9a-fA-F]{1,16}),([0-9a-fA-F]{1,8})$/.exec(text);
-    if (m === null) return undefined;
-    return { address: BigInt(`0x${m[1]}`), length: Number.parseInt(m[2]!, 16) };
-  }
-
-  private readMemory(args: string): string {
-    const al = this.addressLength(args);
-    if (al === undefined) return E_BAD_PACKET;
-    const length = Math.min(al.length, MAX_MEMORY_CHUNK);
-    if (length === 0) return '';
-    try {
-      return toHex(this.target.readMemory('virtual', al.address, length, this.regVcpu()));
-    } catch (err) {
-      if (!(err instanceof HvdbgError) || err.code !== 'E_BAD_ADDRESS') throw err;
-    }
-    // The block crosses into an unmapped page: a short reply with what is readable is allowed.
-    const toPageEnd = Number(PAGE_SIZE - (al.address & (PAGE_SIZE - 1n)));
-    if (toPageEnd >= length) return E_FAULT;
-    try {
-      return toHex(this.target.readMemory('virtual', al.address, toPageEnd, this.regVcpu()));
-    } catch {
-      return E_FAULT;
-    }
-  }
-
-  private writeMemory(args: string): string {
-    const colon = args.indexOf(':');
-    const al = colon < 0 ? undefined : this.addressLength(args.slice(0, colon));
-    const hex = args.slice(colon + 1);
-    if (al === undefined || hex.length !== al.length * 2 || !/^[0-9a-fA-F]*$/.test(hex)) return E_BAD_PACKET;
-    if (al.length > 0) this.target.writeMemory('virtual', al.address, Buffer.from(hex, 'hex'), this.regVcpu());
-    return 'OK';
-  }
-
-  private writeBinary(raw: Buffer): string {
-    const colon = raw.indexOf(0x3a);
-    const al = colon < 0 ? undefined : this.addressLength(raw.subarray(1, colon).toString('latin1'));
-    if (al === undefined) return E_BAD_PACKET;
-    const data = raw.subarray(colon + 1);
-    if (data.length !== al.length) return E_BAD_PACKET;
-    // `X addr,0:` is gdb probing for binary-write support.
-    if (al.length > 0) this.target.writeMemory('virtual', al.address, data, this.regVcpu());
-    return 'OK';
   }
 
   // -- execution --------------------------------------------------------------------------------
@@ -533,30 +461,13 @@ export class GdbSession implements TargetListener {
 
   private stopReply(info: HaltInfo, detail?: StopDetail): string {
     if (this.target.state() === 'stopped') return this.exitReply();
-    const signal = info.reason === 'pause' ? SIGINT : SIGTRAP;
-    let reply = `T${signal.toString(16).padStart(2, '0')}`;
-    // swbreak/hwbreak only when gdb said it understands them; watch reasons always.
-    if (detail?.kind === 'swbreak' && this.swbreak) reply += 'swbreak:;';
-    else if (detail?.kind === 'hwbreak' && this.hwbreak) reply += 'hwbreak:;';
-    else if (detail?.kind === 'watch') reply += `${detail.watch}:${detail.address.toString(16)};`;
-    reply += `thread:${this.threadId(info.vcpu)};`;
-    try {
-      for (const regnum of [REGNUM_RBP, REGNUM_RSP, REGNUM_RIP]) {
-        const r = GDB_REGISTERS[regnum]!;
-        const v = readOne(this.target, info.vcpu, regnum) ?? leHex(0n, r.bits / 8);
-        reply += `${regnum.toString(16).padStart(2, '0')}:${v};`;
-      }
-    } catch (err) {
-      // Expedited registers are an optimisation; gdb reads them with g when they are missing.
-      this.log.debug({ err }, 'expedited registers unavailable');
-    }
-    return reply;
+    return stopReplyFor(this.target, info, detail, { swbreak: this.swbreak, hwbreak: this.hwbreak });
   }
 
   private exitReply(): string {
     const halt = this.target.haltInfo();
     this.sendOutput(`hvdbg: the guest machine has stopped (${halt?.reason ?? 'stopped'})\n`);
-    return `X${SIGABRT.toString(16).padStart(2, '0')}`;
+    return EXIT_REPLY;
   }
 
   // -- breakpoints and watchpoints --------------------------------------------------------------
@@ -572,8 +483,4 @@ export class GdbSession implements TargetListener {
     else this.points.remove(type, address, length);
     return 'OK';
   }
-}
-
-function watchDetail(hit: PendingWatch['hit']): StopDetail | undefined {
-  return hit === undefined ? undefined : { kind: 'watch', watch: hit.kind, address: hit.address };
 }

@@ -203,3 +203,19 @@ export const TARGET_XML: string = buildXml();
 
 /** The annexes `qXfer:features:read` serves. */
 export const FEATURE_FILES: ReadonlyMap<string, string> = new Map([['target.xml', TARGET_XML]]);
+
+/**
+ * `qXfer:features:read:ANNEX:OFFSET,LENGTH` (the part after the colon): `m…` when more follows,
+ * `l…` for the last part, E00 for an unknown annex, E01 for a malformed request.
+ */
+export function featuresReply(args: string, maxLength: number): string {
+  const m = /^([^:]+):([0-9a-fA-F]{1,8}),([0-9a-fA-F]{1,8})$/.exec(args);
+  if (m === null) return 'E01';
+  const file = FEATURE_FILES.get(m[1]!);
+  if (file === undefined) return 'E00';
+  const offset = Number.parseInt(m[2]!, 16);
+  const length = Math.min(Number.parseInt(m[3]!, 16), maxLength);
+  if (offset > file.length) return 'E01';
+  const part = file.slice(offset, offset + length);
+  return `${offset + length >= file.length ? 'l' : 'm'}${part}`;
+}
