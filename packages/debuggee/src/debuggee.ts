@@ -476,6 +476,9 @@ export class Debuggee implements DebugTarget {
     const cpu = this.cpuFor(filter.pid, filter.core ?? this.main);
     const pa = cpu.translate(BigInt.asUintN(64, address), 'x');
     if (pa < 0) throw new HvdbgError('E_BAD_ADDRESS', `0x${BigInt.asUintN(64, address).toString(16)} is not mapped`);
+    if (!this.machine.memory.isRam(pa)) {
+      throw new HvdbgError('E_BAD_ADDRESS', `0x${BigInt.asUintN(64, address).toString(16)} is not in guest RAM`);
+    }
     const id = this.breakpoints.add(address, pa, filter);
     this.hv.sync();
     return id;
