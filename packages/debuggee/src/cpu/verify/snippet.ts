@@ -4,15 +4,15 @@
  * region mapped user-accessible at the oracle's linear addresses, FS/GS bases as there, an IDT whose
  * gates are DPL 0 except #BP/#OF (so INT n from user mode is #GP as on the host kernel).
  *
- * A run ends when RIP reaches an INT3 byte of the code page that is not part of the snippet (the
- * native run would trap there), or when an exception is raised: the EXIT_REASON_EXCEPTION_NMI exit
- * is intercepted before delivery and ends the run with EXIT_HALT, so no guest handler is needed.
+ * A run ends on the first exception, as the native one does: the INT3 after the snippet (or the
+ * one a branch landed on) or a real fault. The EXIT_REASON_EXCEPTION_NMI exit is intercepted
+ * before delivery and ends the run with EXIT_HALT, so no guest handler is needed.
  *
  * Also the base of the CPU benchmark (bench/cpu.mjs imports the built copy).
  */
 
 import { PhysicalMemory } from '../../machine/memory.js';
-import { Cpu } from '../cpu.js';
+import { Cpu, RUN_BUDGET } from '../cpu.js';
 import { EXIT_EMULATE, EXIT_HALT, EXIT_REASON_EXCEPTION_NMI, EXIT_WANT_PRE, type ExitHandler } from '../exits.js';
 import {
   type CaseInput,
@@ -83,7 +83,7 @@ export const USER_SS = 0x2b;
 const KERNEL_CS = 0x10;
 /** Vectors the host kernel lets user code raise with INT n (gate DPL 3). */
 const USER_GATES = new Set([3, 4]);
-/** Steps after which a snippet counts as looping forever (the oracle's watchdog). */
+/** Instruction budget after which a snippet counts as looping forever (the oracle's watchdog). */
 const MAX_STEPS = 2000;
 
 const INT3 = 0xcc;
@@ -99,6 +99,8 @@ class ExceptionTrap implements ExitHandler<Cpu> {
   error = -1;
   rip = 0n;
   cr2 = 0n;
+  /** Instruction length for a software exception (INT3, INT n), else 0. */
+  size = 0;
   pre(cpu: Cpu, reason: number, qual: number): number {
     if (reason !== EXIT_REASON_EXCEPTION_NMI) return EXIT_EMULATE;
     const vector = qual & 0xff;
@@ -107,6 +109,7 @@ class ExceptionTrap implements ExitHandler<Cpu> {
     if (cpu.exitSize > 0 && vector !== 3 && vector !== 4) return EXIT_EMULATE;
     this.vector = vector;
     this.rip = cpu.getRip();
+    this.size = cpu.exitSize;
     this.error = Number(cpu.exitValue);
     this.cr2 = BigInt.asUintN(64, cpu.getCr(2));
     return EXIT_HALT;
@@ -192,27 +195,19 @@ export class SnippetMachine {
     cpu.setRflags(BigInt(c.f & FLAGS_COMPARED) | RFLAGS_FIXED | RFLAGS_IF);
     const trap = this.trap;
     trap.vector = -1;
+    // One run with a generous budget, as the machine runs the CPU (fast paths and instruction
+    // chaining included); the INT3 after the snippet ends it through the exception exit.
+    const status = cpu.run(MAX_STEPS);
     let t = TRAPNO_TIMEOUT;
     let rip = 0n;
-    for (let step = 0; step < MAX_STEPS; step++) {
-      const at = Number(cpu.getRip()) - CODE_ADDR;
-      if (at >= start + code.length && at < CODE_SIZE && this.page[at] === INT3) {
-        t = 3;
-        rip = BigInt(CODE_ADDR + at + 1); // where the native INT3 trap reports it
-        break;
-      }
-      const status = cpu.run(1);
-      if (trap.vector >= 0) {
-        t = trap.vector;
-        rip = trap.rip;
-        if (t === 3 || t === 4) rip = this.afterSoftInterrupt(code, start, rip);
-        break;
-      }
-      if (status !== 0) {
-        t = -status; // triple fault, shutdown, HLT: never expected from a user-mode snippet
-        rip = cpu.getRip();
-        break;
-      }
+    if (trap.vector >= 0) {
+      t = trap.vector;
+      // #BP/#OF are traps: the host reports the RIP after INT3 / INT 3 / INTO, the exit the
+      // instruction's own address and its length.
+      rip = t === 3 || t === 4 ? trap.rip + BigInt(trap.size) : trap.rip;
+    } else if (status !== RUN_BUDGET) {
+      t = -status; // triple fault, shutdown, HLT: never expected from a user-mode snippet
+      rip = cpu.getRip();
     }
     if (t === TRAPNO_TIMEOUT) rip = cpu.getRip();
     const after = this.memory.readBytes(DATA_PHYS, DATA_SIZE);
@@ -230,17 +225,5 @@ export class SnippetMachine {
       r,
       d: diffRuns(data, after),
     };
-  }
-
-  /**
-   * #BP/#OF are traps: the host reports the RIP after INT3 / INT 3 / INTO. If the exit reported the
-   * instruction's own address (VM-exit style), step past it.
-   */
-  private afterSoftInterrupt(code: Uint8Array, start: number, rip: bigint): bigint {
-    const at = Number(rip) - CODE_ADDR - start;
-    if (at < 0 || at >= code.length) return rip;
-    if (code[at] === INT3) return rip + 1n;
-    if (code[at] === 0xcd && code[at + 1] === 3) return rip + 2n;
-    return rip;
   }
 }
