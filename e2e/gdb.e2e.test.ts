@@ -4,7 +4,7 @@
  * stepi, a watchpoint on a kernel variable, monitor commands, detach. An hvdbg observer connected
  * at the same time must see the halts gdb causes. gdb is required: CI installs it.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -36,7 +36,11 @@ async function freePort(): Promise<number> {
  * Runs `gdb -batch` with a command file; resolves with everything it printed. stdout and stderr
  * share one file, so gdb's own messages, monitor output and guest console text stay in order.
  */
-function runGdb(commands: string[], dir: string): Promise<{ code: number | null; output: string }> {
+function runGdb(
+  commands: string[],
+  dir: string,
+  onSpawn?: (child: ChildProcess) => void,
+): Promise<{ code: number | null; output: string }> {
   const file = join(dir, 'commands.gdb');
   const log = join(dir, `gdb-${Date.now()}.out`);
   writeFileSync(file, `${commands.join('\n')}\n`);
@@ -44,6 +48,7 @@ function runGdb(commands: string[], dir: string): Promise<{ code: number | null;
   return new Promise((resolve, reject) => {
     const child = spawn('gdb', ['-batch', '-nx', '-x', file, KERNEL_ELF], { stdio: ['ignore', fd, fd] });
     closeSync(fd);
+    onSpawn?.(child);
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`gdb timed out; its output so far:\n${readFileSync(log, 'utf8')}`));
@@ -247,5 +252,27 @@ describe('gdb remote protocol', () => {
     const third = await runGdb([`target remote 127.0.0.1:${port}`, 'info registers rip', 'detach'], dir);
     expect(third.output).toMatch(/^rip\s+0x[0-9a-f]+/m);
     expect(third.output).toMatch(/\[Inferior 1 \(Remote target\) detached\]/);
+  });
+
+  it('Ctrl+C in gdb interrupts the running guest (0x03 → pause → SIGINT stop)', async () => {
+    await gdbGone();
+    const resumes = () => observer.stream.filter((e) => e === 'resumed').length;
+    const before = resumes();
+    const run = runGdb(
+      [`target remote 127.0.0.1:${port}`, 'continue', 'echo @@stopped\\n', 'info registers rip', 'detach'],
+      dir,
+      (child) => {
+        // Interrupt once gdb's continue has resumed the guest, as a user pressing Ctrl+C would.
+        void waitFor('gdb to resume the guest', () => (resumes() > before ? true : undefined)).then(
+          () => child.kill('SIGINT'),
+          () => child.kill('SIGKILL'),
+        );
+      },
+    );
+    const { output } = await run;
+    const stopped = sections(output).get('stopped') ?? '';
+    expect(output).toMatch(/received signal SIGINT, Interrupt\./);
+    expect(stopped).toMatch(/^rip\s+0xffffffff8[0-9a-f]+/m);
+    expect(output).toMatch(/\[Inferior 1 \(Remote target\) detached\]/);
   });
 });
