@@ -37,6 +37,7 @@ import {
   VEC_UD,
 } from './faults.js';
 import { readMsr, writeMsr } from './msr.js';
+import { restoreTransient, saveTransient } from './nested.js';
 import { CpuOperands } from './operands.js';
 import { isCanonical } from './paging.js';
 import { type CpuSnapshot, restoreSnapshot, takeSnapshot } from './snapshot.js';
@@ -233,6 +234,34 @@ export class Cpu extends CpuOperands {
    * Returns a RUN_* code. Guest faults never escape.
    */
   run(maxInstructions: number): number {
+    if (this.runDepth > 0) return this.runNested(maxInstructions);
+    this.runDepth = 1;
+    try {
+      return this.runOuter(maxInstructions);
+    } finally {
+      this.runDepth = 0;
+    }
+  }
+
+  /**
+   * A run started from inside an exit handler (custom code). The caller brackets it with
+   * saveState()/restoreState(); a snapshot taken inside a run also holds the interrupted
+   * instruction's decode state, so after restoreState the outer instruction resumes exactly where
+   * its exit happened.
+   */
+  runNested(maxInstructions: number): number {
+    if (this.runDepth === 0) return this.run(maxInstructions);
+    this.runDepth++;
+    try {
+      return this.runOuter(maxInstructions);
+    } finally {
+      this.runDepth--;
+    }
+  }
+
+  private runDepth = 0;
+
+  private runOuter(maxInstructions: number): number {
     if (this.shutdown) return RUN_SHUTDOWN; // after a triple fault only a reset (restoreState) helps
     this.flushTlb(); // pick up EPT / page-table changes made while we were not running
     this.eventPending = true;
@@ -499,7 +528,8 @@ export class Cpu extends CpuOperands {
   // ---------------------------------------------------------------- snapshots
 
   saveState(): CpuSnapshot {
-    return takeSnapshot(this);
+    const transient = this.runDepth > 0 ? saveTransient(this, this.iter, this.legacyDirty) : null;
+    return takeSnapshot(this, transient);
   }
 
   restoreState(s: CpuSnapshot): void {
@@ -508,6 +538,12 @@ export class Cpu extends CpuOperands {
     this.setCplMasks();
     this.flushTlb();
     this.eventPending = true;
+    const t = s.transient;
+    if (t !== null && this.runDepth > 0) {
+      const [iter, legacyDirty] = restoreTransient(this, t);
+      this.iter = iter;
+      this.legacyDirty = legacyDirty;
+    }
   }
 
   /** RIP as a JS number (hot-path friendly; canonical). */

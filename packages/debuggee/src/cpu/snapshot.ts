@@ -2,6 +2,7 @@
  * Save/restore of the complete architectural state of a vCPU, so the hypervisor can run a short
  * code buffer on the same vCPU in a private context and then put the guest back exactly.
  */
+import type { TransientState } from './nested.js';
 import type { CpuOperands } from './operands.js';
 
 export interface CpuSnapshot {
@@ -23,9 +24,11 @@ export interface CpuSnapshot {
   readonly cpl: number;
   readonly halted: boolean;
   readonly shadowEnd: number;
+  /** Decode state of an instruction interrupted by an exit (snapshots taken inside a run). */
+  readonly transient: TransientState | null;
 }
 
-export function takeSnapshot(c: CpuOperands): CpuSnapshot {
+export function takeSnapshot(c: CpuOperands, transient: TransientState | null): CpuSnapshot {
   c.materializeFlags();
   return {
     lo: c.lo.slice(),
@@ -56,6 +59,7 @@ export function takeSnapshot(c: CpuOperands): CpuSnapshot {
     cpl: c.cpl_,
     halted: c.halted,
     shadowEnd: c.shadowEnd,
+    transient,
   };
 }
 
