@@ -258,3 +258,57 @@ export const sequence: Family = (rng) => {
   for (const r of SEQ_REGS) if (!st.regs.has(r)) st.set(r, regWithLow(rng, 64, operandValue(rng, 64)));
   return { code, st, label: 'sequence' };
 };
+
+/**
+ * A counted loop: one to three register instructions, then dec/sub of a counter and a backward
+ * jnz (rel8 or rel32), 1–20 iterations. Exercises branches back into already-decoded code and the
+ * flags a taken/not-taken jcc reads straight after the decrement.
+ */
+export const loop: Family = (rng) => {
+  const { st } = newCase();
+  const counter = rng.pick(SEQ_REGS);
+  const regs = SEQ_REGS.filter((r) => r !== counter);
+  for (const r of regs) setRegOperand(rng, st, r, rng.pick(SIZES));
+  const wide = rng.chance(0.7);
+  const iterations = BigInt(1 + rng.int(20));
+  st.set(counter, wide ? iterations : (rng.u64() & ~0xffff_ffffn) | iterations);
+  const code: number[] = [];
+  for (let n = 1 + rng.int(3); n > 0; n--) {
+    const { ins } = newCase();
+    const bits = rng.pick(SIZES);
+    const w = bits === 8 ? 0 : 1;
+    if (bits !== 8) sizePrefix(rng, ins, bits);
+    if (bits === 8) ins.forceRex = true; // keep AH..BH (which may alias the counter) out of it
+    const kind = rng.int(4);
+    if (kind === 0) {
+      ins.opcode = [(rng.int(8) << 3) | w]; // add/or/adc/sbb/and/sub/xor/cmp r/m, reg
+      rmRegister(ins, rng.pick(regs), rng.pick(regs));
+    } else if (kind === 1) {
+      ins.opcode = [0xd0 | w]; // shift/rotate by 1
+      rmRegister(ins, rng.pick([0, 1, 2, 3, 4, 5, 7]), rng.pick(regs));
+    } else if (kind === 2) {
+      ins.opcode = [0x0f, 0x90 + rng.int(16)];
+      ins.forceRex = true;
+      rmRegister(ins, 0, rng.pick(regs));
+    } else {
+      sizePrefix(rng, ins, rng.pick([16, 32, 64]));
+      ins.opcode = [0x0f, 0x40 + rng.int(16)];
+      rmRegister(ins, rng.pick(regs), rng.pick(regs));
+    }
+    code.push(...ins.bytes());
+  }
+  const dec = newCase().ins;
+  if (wide) dec.rexW = 1;
+  if (rng.chance(0.5)) {
+    dec.opcode = [0xff];
+    rmRegister(dec, 1, counter); // dec
+  } else {
+    dec.opcode = [0x83];
+    rmRegister(dec, 5, counter); // sub counter, 1
+    dec.imm = [1];
+  }
+  code.push(...dec.bytes());
+  if (rng.chance(0.7)) code.push(0x75, -(code.length + 2) & 0xff);
+  else code.push(0x0f, 0x85, ...leBytes(BigInt(-(code.length + 6)), 4));
+  return { code, st, label: 'loop' };
+};

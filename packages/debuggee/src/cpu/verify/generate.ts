@@ -23,7 +23,7 @@ import {
   unary,
 } from './gen-arith.js';
 import { type Built, type Family, randomFlags } from './gen-common.js';
-import { branch, flagOps, nop, sequence, trap } from './gen-control.js';
+import { branch, flagOps, loop, nop, sequence, trap } from './gen-control.js';
 import { lea, mov, pushPop, stringOp, xchg } from './gen-move.js';
 import { decodeOne, icedFlagsToRflags, undefinedFlagsFor } from './iced.js';
 import type { CaseInput } from './layout.js';
@@ -69,6 +69,7 @@ export const FAMILIES: readonly (readonly [string, Family, number])[] = [
   ['flags', flagOps, 1],
   ['sequence', sequence, 4],
   ['page edge', pageEdge, 1],
+  ['loop', loop, 2],
 ];
 
 const TOTAL_WEIGHT = FAMILIES.reduce((s, f) => s + f[2], 0);
@@ -110,7 +111,7 @@ function finish(b: Built, rng: Rng): CaseInput | null {
   const code = Uint8Array.from(b.code);
   const d = decodeOne(code);
   let uf: number;
-  if (b.label === 'sequence') {
+  if (b.label === 'sequence' || b.label === 'loop') {
     uf = sequenceUndefined(code);
     if (uf < 0) return null;
   } else {
