@@ -206,7 +206,12 @@ export class Debuggee implements DebugTarget {
       stopVcpu = slice.vcpu;
     }
     this.queue.pump(Date.now());
-    const req = this.hv.haltRequest;
+    let req = this.hv.haltRequest;
+    if (req !== null && req.reason === 'throttle') {
+      // Lossless output filled up mid-slice: the run stopped early; the guest is not halted.
+      this.hv.haltRequest = null;
+      req = null;
+    }
     if (req !== null) {
       this.hv.haltRequest = null;
       const reason: HaltReason = req.reason === 'breakpoint' ? 'breakpoint' : req.reason === 'step' ? 'step' : 'event';

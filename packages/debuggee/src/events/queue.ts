@@ -8,8 +8,10 @@
  *    so a gap on the client side always matches a `dropped` report with the exact seq range;
  *  - default mode: when the queue is full, new messages are counted as dropped and reported once the
  *    consumer can take them again;
- *  - lossless mode: nothing is dropped; above the high-water mark `throttled` turns true and the
- *    target stops running guest slices until the depth falls below the low-water mark.
+ *  - lossless mode: nothing is dropped; above the high-water mark `throttled` turns true, the
+ *    hypervisor ends the current run after the firing that filled it (a pre-stage walk parks and
+ *    resumes later, like a break), and the target runs no slices until the depth falls below the
+ *    low-water mark. `hardCapacity` only bounds a single firing that prints a flood.
  *
  * Producers (actions inside the dispatch hot path) only append; shipping happens in `pump`, called
  * by the target between slices, from `tick` and before every halt notification. That keeps listener

@@ -189,16 +189,23 @@ describe('message queue under load', () => {
     expect(g.drops).toEqual([{ count: 12n, firstSeq: 9n, lastSeq: 20n, bytes: expect.any(BigInt), eventIds: [0] }]);
   });
 
-  it('lossless mode: nothing is dropped; the queue reports throttling until drained', () => {
-    const { g, add, script } = setup({ lossless: true, queue: { capacity: 8, lowWater: 2 } });
+  it('lossless mode: nothing is dropped; a full queue ends the run until it drains', () => {
+    const { g, cpu, add, script } = setup({ lossless: true, queue: { capacity: 8, lowWater: 2 } });
     add({ actions: [script('printf("m\\n");')] });
     g.stack.queue.blocked = true;
-    g.cpus[0]!.run(40);
-    expect(g.stack.queue.drops).toBe(0n);
+    expect(cpu.run(40)).toBe(RUN_EXIT_HALT); // stopped before the effect of the 8th cpuid
+    expect(g.stack.hv.haltRequest).toMatchObject({ reason: 'throttle' });
+    g.stack.hv.haltRequest = null;
+    expect(g.stack.queue.depth).toBe(8);
     expect(g.stack.queue.throttled).toBe(true);
+    expect(g.stack.queue.drops).toBe(0n);
     g.stack.queue.blocked = false;
     g.stack.queue.pump(0, true);
     expect(g.stack.queue.throttled).toBe(false);
-    expect(g.logs).toHaveLength(20);
+    // The interrupted walk finishes without running the action again (cpuid, jmp), then the next
+    // cpuid fires once more.
+    expect(cpu.run(3)).toBe(RUN_BUDGET);
+    g.stack.queue.pump(0, true);
+    expect(g.logs.map((r) => r.seq)).toEqual([1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n]);
   });
 });

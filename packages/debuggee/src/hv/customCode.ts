@@ -45,6 +45,8 @@ export const RUN_HLT = 2;
 /** What the private core must offer (the real Cpu does). */
 export interface PrivateCore {
   readonly lo: Int32Array;
+  /** Shutdown state after a triple fault (the real Cpu refuses to run until it is cleared). */
+  shutdown?: boolean;
   /** RIP as a canonical signed number, when the core exposes it (the real Cpu does). */
   readonly rip?: number;
   readonly hi: Int32Array;
@@ -246,6 +248,8 @@ export class CustomCodeRunner implements CodeExecutor {
     setNumber(core, REG_RSP, RET_SLOT);
     core.setRflags(2n);
     core.halted = false;
+    // A previous run that faulted left the private core in shutdown; each run starts afresh.
+    if (core.shutdown === true) core.shutdown = false;
     core.setRip(slot.entry);
     const before = core.instructions;
     const r = core.run(this.budget);

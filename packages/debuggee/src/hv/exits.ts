@@ -44,7 +44,8 @@ import type { Awareness, HvCpu } from './vcpu.js';
 
 export interface HaltRequest {
   vcpu: number;
-  reason: 'event' | 'breakpoint' | 'step';
+  /** 'throttle': not a halt — the slice ends early because lossless output must drain first. */
+  reason: 'event' | 'breakpoint' | 'step' | 'throttle';
   eventId?: number;
   stage?: 'pre' | 'post';
   context?: bigint;
@@ -98,6 +99,8 @@ export class Hypervisor implements ExitHandler<HvCpu> {
     private readonly actions: ActionRunner,
     private readonly awareness: Awareness,
     private readonly breakpoints: BreakpointTable,
+    /** Lossless mode: while this reports throttled, runs end after the current firing. */
+    private readonly output: { readonly throttled: boolean } = { throttled: false },
   ) {
     this.cores = cpus.map((cpu) => new CoreState(cpu, new Uint8Array(cpu.exitMask)));
   }
@@ -242,6 +245,10 @@ export class Hypervisor implements ExitHandler<HvCpu> {
     }
     st.postEvents.fill(null as unknown as RegisteredEvent, 0, n);
     const chained = this.chainPost(st, cpu, reason, qual);
+    if (haltEvent === null && this.output.throttled) {
+      this.haltRequest ??= { vcpu: cpu.index, reason: 'throttle' };
+      return EXIT_HALT;
+    }
     if (haltEvent !== null) {
       this.haltRequest ??= {
         vcpu: cpu.index,
@@ -325,6 +332,13 @@ export class Hypervisor implements ExitHandler<HvCpu> {
       const next = this.actions.run(f, resuming ? startAction : 0, true);
       st.inAction = false;
       sc = f.sc;
+      if (next === ACTIONS_DONE && this.output.throttled) {
+        // Lossless output is full: stop the run here, before the effect, and finish the walk when
+        // the queue has drained and the CPU re-executes the instruction.
+        this.park(st, reason, rip, list, i + 1, 0, sc, true);
+        this.haltRequest ??= { vcpu: cpu.index, reason: 'throttle' };
+        return EXIT_HALT;
+      }
       if (next !== ACTIONS_DONE) {
         // A break before the effect: park here; the walk resumes when the CPU re-executes.
         if (next < ev.actions.length) this.park(st, reason, rip, list, i, next, sc, true);

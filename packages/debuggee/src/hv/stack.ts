@@ -79,7 +79,7 @@ export function createHypervisorStack(o: StackOptions): HypervisorStack {
     },
   });
   const actions = new ActionRunner(queue, scripts, code, o.awareness, guestTime);
-  hv = new Hypervisor(o.cpus, registry, actions, o.awareness, breakpoints);
+  hv = new Hypervisor(o.cpus, registry, actions, o.awareness, breakpoints, queue);
   const translateFor = (pid: number | undefined): DebugCpu => {
     if (pid !== undefined) for (let i = 0; i < o.cpus.length; i++) if (o.awareness.pid(i) === pid) return o.cpus[i]!;
     return o.cpus[0]!;
