@@ -53,6 +53,9 @@ describe('monitor command bridge', () => {
     expect(parseEventCommand('!monitor w pa 1000 1fff', t)).toMatchObject({ space: 'physical', rangeEnd: 0x1fffn });
     expect(parseEventCommand('!crwrite 0 mask 10000', t)).toMatchObject({ param: 0n, mask: 0x10000n });
     expect(parseEventCommand('!syscall2', t).kind).toBe('syscall');
+    const custom = parseEventCommand('!vmcall condition { 31 c0 } code { 48 ff c0 c3 }', t);
+    expect(custom.condition).toEqual(Uint8Array.from([0x31, 0xc0, 0xc3]));
+    expect(custom.actions).toEqual([{ type: 'code', bytes: Uint8Array.from([0x48, 0xff, 0xc0, 0xc3]) }]);
   });
 
   it('rejects what it cannot parse with typed errors', () => {
@@ -62,7 +65,8 @@ describe('monitor command bridge', () => {
     expect(() => parseEventCommand('!syscall stage', t)).toThrow(/needs a value/);
     expect(() => parseEventCommand('!syscall stage sometimes', t)).toThrow(/pre, post or all/);
     expect(() => parseEventCommand('!syscall script oops', t)).toThrow(/needs a \{ … \} block/);
-    expect(() => parseEventCommand('!syscall code { 90 }', t)).toThrow(/not available through gdb/);
+    expect(() => parseEventCommand('!syscall code { 9 }', t)).toThrow(/expects hex bytes/);
+    expect(() => parseEventCommand('!syscall code 90', t)).toThrow(/needs a \{ … \} block of hex bytes/);
     expect(() => parseEventCommand('!monitor w 1000', t)).toThrow(/!monitor access/);
     expect(() => parseEventCommand('!syscall script { printf( }', t)).toThrow(
       expect.objectContaining({ code: 'E_SCRIPT_SYNTAX' }),

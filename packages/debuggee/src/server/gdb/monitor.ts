@@ -6,7 +6,7 @@
  * stub cannot import it; this file parses the subset below with the same syntax (SPEC §2.1/§2.2):
  *   help | status | events | events e|d|c ID|all | r [name[=value] …] | bl | bc ID|all
  *   ? <script> | !<kind> [parameters] [pid N] [core N] [stage pre|post|all] [sc on|off]
- *                [imm yes|no] [buffer N] [script { … }]
+ *                [imm yes|no] [buffer N] [condition { hex }] [code { hex }] [script { … }]
  * Numbers are hex by default as in HyperDbg (`0n10` is decimal, `0x` is accepted); a number may be
  * a guest symbol, optionally `+offset`. Every error is an HvdbgError the caller reports as text.
  */
@@ -181,6 +181,7 @@ export function tokenize(line: string): Token[] {
   return out;
 }
 
+const RET = 0xc3;
 const OPTIONS = new Set(['pid', 'core', 'stage', 'sc', 'imm', 'buffer', 'script', 'condition', 'code']);
 const ALIASES: Record<string, EventKind> = { syscall2: 'syscall', sysret2: 'sysret', msread: 'msrread', iout: 'ioout' };
 
@@ -198,6 +199,7 @@ export function parseEventCommand(line: string, t: DebugTarget): EventSpec {
   }
   parsePositional(kind, positional, spec, t);
   let script: string | undefined;
+  let code: Uint8Array | undefined;
   while (i < tokens.length) {
     const tok = tokens[i++]!;
     const word = tok.text.toLowerCase();
@@ -208,7 +210,11 @@ export function parseEventCommand(line: string, t: DebugTarget): EventSpec {
       if (!value.block) throw new HvdbgError('E_BAD_PARAMETER', "'script' needs a { … } block");
       script = value.text;
     } else if (word === 'condition' || word === 'code') {
-      throw new HvdbgError('E_BAD_PARAMETER', `'${word}' blocks are not available through gdb's monitor; use hvdbg`);
+      if (!value.block) throw new HvdbgError('E_BAD_PARAMETER', `'${word}' needs a { … } block of hex bytes`);
+      const bytes = hexBytes(value.text, word);
+      // As the hvdbg client does (SPEC §3.2): a condition gets its `ret` appended here.
+      if (word === 'condition') spec.condition = Uint8Array.from([...bytes, RET]);
+      else code = bytes;
     } else if (value.block) {
       throw new HvdbgError('E_BAD_PARAMETER', `'${word}' expects a word, not a { … } block`);
     } else if (word === 'pid') {
@@ -227,6 +233,7 @@ export function parseEventCommand(line: string, t: DebugTarget): EventSpec {
       spec.bufferSize = Number(parseNumber(value.text, t));
     }
   }
+  if (code !== undefined) spec.actions.push({ type: 'code', bytes: code });
   if (script !== undefined) spec.actions.push({ type: 'script', buffer: compile(script, t), source: script });
   if (spec.actions.length === 0) spec.actions.push({ type: 'break' });
   return spec;
@@ -256,6 +263,15 @@ function parsePositional(kind: EventKind, words: string[], spec: EventSpec, t: D
   }
   if (words.length > 1) throw new HvdbgError('E_BAD_PARAMETER', `unexpected '${words[1]}' after !${kind}`);
   if (words.length === 1) spec.param = parseNumber(words[0]!, t);
+}
+
+/** `90 90 c3` or `9090c3` → bytes. */
+function hexBytes(text: string, what: string): Uint8Array {
+  const digits = text.replace(/\s+/g, '');
+  if (digits.length === 0 || digits.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(digits)) {
+    throw new HvdbgError('E_BAD_PARAMETER', `'${what}' expects hex bytes, e.g. { 48 31 c0 }`);
+  }
+  return Uint8Array.from(Buffer.from(digits, 'hex'));
 }
 
 function onOff(text: string, yes: string, no: string, what: string): boolean {

@@ -83,6 +83,12 @@ describe('gdb stub over TCP', () => {
     });
   });
 
+  it('refuses to start in local mode, where halting is refused', async () => {
+    const target = new FakeGdbTarget();
+    target.mode = 'local';
+    await expect(startGdbStub(target, { host: '127.0.0.1', port: 0, log: SILENT })).rejects.toThrow(/--local/);
+  });
+
   it('serves a gdb: halts the guest on connect, acks, answers ?', async () => {
     const target = new FakeGdbTarget();
     const stub = await start(target);

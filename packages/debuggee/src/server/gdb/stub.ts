@@ -52,6 +52,10 @@ export async function startGdbStub(target: DebugTarget, options: GdbStubOptions)
   if (!isLoopbackHost(options.host)) {
     throw new HvdbgError('E_CONFIG', `--gdb: the gdb port has no authentication: loopback only, not ${options.host}`);
   }
+  if (target.mode === 'local') {
+    // gdb halts the guest at every stop, and local mode refuses halting: the debugger shares the machine.
+    throw new HvdbgError('E_CONFIG', '--gdb cannot be used with --local: gdb needs to halt the guest');
+  }
   const stub = new GdbStubServer(target, options);
   await stub.listen();
   return stub;

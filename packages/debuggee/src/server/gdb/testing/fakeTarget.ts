@@ -12,6 +12,7 @@ import {
   type HaltReason,
   HvdbgError,
   type MemorySpace,
+  type Mode,
   type RunState,
   type StepKind,
 } from '@hvdbg/protocol';
@@ -39,7 +40,7 @@ export interface StepCall {
 }
 
 export class FakeGdbTarget implements DebugTarget {
-  readonly mode = 'remote' as const;
+  mode: Mode = 'remote';
   readonly lossless = false;
   listener: TargetListener = NO_LISTENER;
   runState: RunState = 'running';
