@@ -138,24 +138,36 @@ export class Slot implements MachineCode, EventBuffer {
 }
 
 export class CustomCodeRunner implements CodeExecutor {
-  readonly memory: PhysicalMemory;
-  private readonly core: PrivateCore;
+  private mem: PhysicalMemory | null = null;
+  private coreObj: PrivateCore | null = null;
   /** Next free slot offset (from SLOTS_BASE). */
   private nextSlot = 0;
   private readonly freeSlots = new Map<number, number[]>();
   private readonly tablesMapped = new Set<number>();
-  /** The stack's top frame, where each run's return address goes. */
-  private readonly stackView: DataView;
+  /** The stack's top frame, where each run's return address goes (set by init). */
+  private stackView: DataView = new DataView(new ArrayBuffer(8));
 
   constructor(
-    makeMemory: (bytes: number) => PhysicalMemory,
-    makeCore: (memory: PhysicalMemory, ept: Uint8Array) => PrivateCore,
+    private readonly makeMemory: (bytes: number) => PhysicalMemory,
+    private readonly makeCore: (memory: PhysicalMemory, ept: Uint8Array) => PrivateCore,
     private readonly budget = DEFAULT_CODE_BUDGET,
-  ) {
-    this.memory = makeMemory(PRIVATE_MEMORY_BYTES);
-    const ept = new Uint8Array(PRIVATE_MEMORY_BYTES / PAGE);
-    this.core = makeCore(this.memory, ept);
-    const m = this.memory;
+  ) {}
+
+  /** The private RAM, created on first use: a target that never loads code pays nothing for it. */
+  get memory(): PhysicalMemory {
+    if (this.mem === null) this.init();
+    return this.mem!;
+  }
+
+  private get core(): PrivateCore {
+    if (this.coreObj === null) this.init();
+    return this.coreObj!;
+  }
+
+  private init(): void {
+    const m = this.makeMemory(PRIVATE_MEMORY_BYTES);
+    this.mem = m;
+    this.coreObj = this.makeCore(m, new Uint8Array(PRIVATE_MEMORY_BYTES / PAGE));
     m.write32(PML4, PDPT_LO | 3);
     m.write32(PML4 + SLOT_PML4_INDEX * 8, PDPT_HI | 3);
     m.write32(PDPT_LO, PD_LO | 3);
@@ -164,7 +176,7 @@ export class CustomCodeRunner implements CodeExecutor {
     this.mapLow(STACK_LOW, (STACK_TOP - STACK_LOW) / PAGE);
     m.write32(RET_SLOT, 0);
     this.stackView = m.view(Math.floor(RET_SLOT / PAGE));
-    this.core.setCr(3, BigInt(PML4));
+    this.coreObj.setCr(3, BigInt(PML4));
   }
 
   /** Registration check: size and a reachable ret. */
