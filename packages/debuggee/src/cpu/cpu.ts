@@ -9,9 +9,12 @@
  * delivered through the IDT with the double/triple-fault rules (§6.15, Table 6-5).
  */
 import type { PhysicalMemory } from '../machine/memory.js';
-import { applyCr, crValue } from './control.js';
-import { OPS } from './execute.js';
+import { OPS } from './dispatch.js';
+import './execute-alu.js';
+import './execute-branch.js';
+import './execute-move.js';
 import './execute0f.js';
+import { CpuDebugApi } from './debugapi.js';
 import { lockAllowed, operandBytes } from './decoder.js';
 import { RUN_BUDGET, RUN_EXIT_HALT, RUN_HLT, RUN_SHUTDOWN, RUN_TRIPLE_FAULT } from './exitcall.js';
 import {
@@ -36,10 +39,7 @@ import {
   VEC_PF,
   VEC_UD,
 } from './faults.js';
-import { readMsr, writeMsr } from './msr.js';
 import { restoreTransient, saveTransient } from './nested.js';
-import { CpuOperands } from './operands.js';
-import { isCanonical } from './paging.js';
 import { type CpuSnapshot, restoreSnapshot, takeSnapshot } from './snapshot.js';
 import { FLAG_IF, SEG_FS, SEG_GS } from './state.js';
 import './strings.js';
@@ -87,7 +87,7 @@ function skipOperands(c: Cpu, op: number): void {
 const PREFIX = new Uint8Array(256);
 for (const p of [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]) PREFIX[p] = 1;
 
-export class Cpu extends CpuOperands {
+export class Cpu extends CpuDebugApi {
   /** Pending injected event (injectException), -1 = none. */
   private injectVector = -1;
   private injectError = -1;
@@ -423,108 +423,6 @@ export class Cpu extends CpuOperands {
     this.eventPending = true;
   }
 
-  // ---------------------------------------------------------------- cold-path register API
-
-  getReg(r: number): bigint {
-    return (BigInt(this.hi[r]! >>> 0) << 32n) | BigInt(this.lo[r]! >>> 0);
-  }
-
-  setReg(r: number, v: bigint): void {
-    const u = BigInt.asUintN(64, v);
-    this.lo[r] = Number(u & 0xffffffffn) | 0;
-    this.hi[r] = Number(u >> 32n) | 0;
-  }
-
-  getRip(): bigint {
-    return BigInt.asUintN(64, BigInt(this.rip));
-  }
-
-  setRip(v: bigint): void {
-    this.rip = Number(BigInt.asIntN(64, v));
-  }
-
-  getRflags(): bigint {
-    return BigInt(this.readFlags() >>> 0);
-  }
-
-  setRflags(v: bigint): void {
-    this.lzOp = 0;
-    this.rflags = (Number(v & 0x3f7fd7n) | 2) >>> 0;
-    this.eventPending = true;
-  }
-
-  getCr(n: number): bigint {
-    const [lo, hi] = crValue(this, n);
-    return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-  }
-
-  /** Debug write of a control register (validity checked; no exits). Returns false when rejected. */
-  setCr(n: number, v: bigint): boolean {
-    const u = BigInt.asUintN(64, v);
-    const ok = applyCr(this, n, Number(u & 0xffffffffn) | 0, Number(u >> 32n) | 0);
-    this.flushTlb();
-    return ok;
-  }
-
-  getDr(n: number): bigint {
-    return this.dr[n & 7]!;
-  }
-
-  setDr(n: number, v: bigint): void {
-    this.dr[n & 7] = BigInt.asUintN(64, v);
-  }
-
-  setSegmentSelector(i: number, sel: number): void {
-    if ((sel & 0xfffc) === 0) {
-      this.nullSegment(i, sel);
-      return;
-    }
-    try {
-      this.readDescriptor(sel);
-      const base = this.segBase[i]!;
-      this.cacheSegment(i, sel);
-      // FS/GS bases set through MSRs are 64-bit; keep them unless the descriptor says otherwise.
-      if (i === SEG_FS || i === SEG_GS) this.segBase[i] = base === 0 ? this.segBase[i]! : base;
-      if (i === 1) this.setCpl(sel & 3);
-    } catch (e) {
-      if (e !== GUEST_FAULT) throw e;
-      this.segSel[i] = sel;
-    }
-  }
-
-  getDescriptorTable(which: 'gdtr' | 'idtr'): { base: bigint; limit: number } {
-    const base = which === 'gdtr' ? this.gdtrBase : this.idtrBase;
-    return { base: BigInt.asUintN(64, BigInt(base)), limit: which === 'gdtr' ? this.gdtrLimit : this.idtrLimit };
-  }
-
-  setDescriptorTable(which: 'gdtr' | 'idtr', base: bigint, limit: number): void {
-    const b = Number(BigInt.asIntN(64, base));
-    if (which === 'gdtr') {
-      this.gdtrBase = b;
-      this.gdtrLimit = limit & 0xffff;
-    } else {
-      this.idtrBase = b;
-      this.idtrLimit = limit & 0xffff;
-    }
-  }
-
-  getMsr(index: number): bigint {
-    return readMsr(this, index >>> 0) ?? this.msrs.get(index >>> 0) ?? 0n;
-  }
-
-  setMsr(index: number, v: bigint): void {
-    if (!writeMsr(this, index >>> 0, v)) this.msrs.set(index >>> 0, BigInt.asUintN(64, v));
-  }
-
-  getEfer(): bigint {
-    return BigInt(this.efer);
-  }
-
-  /** Sets CPL directly (loader / tests); also adjusts the CS/SS RPL bits. */
-  setCplForLoader(cpl: number): void {
-    this.setCpl(cpl);
-  }
-
   // ---------------------------------------------------------------- snapshots
 
   saveState(): CpuSnapshot {
@@ -544,14 +442,5 @@ export class Cpu extends CpuOperands {
       this.iter = iter;
       this.legacyDirty = legacyDirty;
     }
-  }
-
-  /** RIP as a JS number (hot-path friendly; canonical). */
-  get ripNumber(): number {
-    return this.rip;
-  }
-
-  static isCanonical(lin: number): boolean {
-    return isCanonical(lin);
   }
 }

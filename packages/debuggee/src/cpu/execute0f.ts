@@ -6,7 +6,7 @@
 import { ALU_ADD, ALU_CMP, alu, aluOut } from './alu.js';
 import { BT_TEST, bitOp, bswap32, highestBit, lowestBit, popcount32, setCfZf } from './bits.js';
 import type { Cpu } from './cpu.js';
-import { OPS } from './execute.js';
+import { OPS } from './dispatch.js';
 import { VEC_UD } from './faults.js';
 import { imulTrunc } from './muldiv.js';
 import { shiftDouble } from './shifts.js';

@@ -10,7 +10,7 @@
  */
 import { ALU_CMP, alu } from './alu.js';
 import type { Cpu } from './cpu.js';
-import { OPS } from './execute.js';
+import { OPS } from './dispatch.js';
 import { FLAG_DF, REG_RAX, REG_RCX, REG_RDI, REG_RSI } from './state.js';
 
 const KIND_MOVS = 0;

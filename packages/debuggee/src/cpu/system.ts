@@ -11,7 +11,7 @@
 
 import { moveFromCr, moveToCr } from './control.js';
 import type { Cpu } from './cpu.js';
-import { OPS } from './execute.js';
+import { OPS } from './dispatch.js';
 import {
   CR_ACCESS_FROM,
   CR_ACCESS_TO,

@@ -4,7 +4,7 @@
  * (RETFQ). Only 64-bit code segments are supported: a return to a compatibility-mode segment #GPs.
  */
 import type { Cpu } from './cpu.js';
-import { OPS } from './execute.js';
+import { OPS } from './dispatch.js';
 import { EXIT_REASON_SYSCALL, EXIT_REASON_SYSRET, EXIT_SKIP, EXIT_WANT_POST, EXIT_WANT_PRE } from './exits.js';
 import { VEC_GP, VEC_NP, VEC_UD } from './faults.js';
 import { isCanonical } from './paging.js';
