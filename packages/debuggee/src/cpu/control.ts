@@ -73,7 +73,7 @@ export function crValue(c: CpuOperands, n: number): [number, number] {
   }
 }
 
-function validCr(n: number): boolean {
+export function validCr(n: number): boolean {
   return n === 0 || n === 2 || n === 3 || n === 4 || n === 8;
 }
 

@@ -9,7 +9,7 @@
  * after the effect.
  */
 
-import { moveFromCr, moveToCr } from './control.js';
+import { moveFromCr, moveToCr, validCr } from './control.js';
 import type { Cpu } from './cpu.js';
 import { OPS } from './dispatch.js';
 import {
@@ -284,11 +284,13 @@ OPS[X + 0x00] = (c) => {
 // MOV r64, CRn / MOV CRn, r64 (mod field ignored: always registers)
 OPS[X + 0x20] = (c) => {
   c.decodeModrmRegOnly();
+  if (!validCr(c.mReg)) c.raise(VEC_UD); // decode-time #UD wins over the privilege #GP
   requireCpl0(c);
   moveFromCr(c, c.mReg, c.mRm, CR_ACCESS_FROM);
 };
 OPS[X + 0x22] = (c) => {
   c.decodeModrmRegOnly();
+  if (!validCr(c.mReg)) c.raise(VEC_UD);
   requireCpl0(c);
   moveToCr(c, c.mReg, c.mRm, CR_ACCESS_TO);
 };
@@ -304,6 +306,7 @@ function drIndex(c: Cpu): number {
 }
 OPS[X + 0x21] = (c) => {
   c.decodeModrmRegOnly();
+  if (c.mReg > 7) c.raise(VEC_UD);
   requireCpl0(c);
   const n = drIndex(c);
   if (pre(c, EXIT_REASON_DR_ACCESS, n | (CR_ACCESS_FROM << 4))) return;
@@ -313,6 +316,7 @@ OPS[X + 0x21] = (c) => {
 };
 OPS[X + 0x23] = (c) => {
   c.decodeModrmRegOnly();
+  if (c.mReg > 7) c.raise(VEC_UD);
   requireCpl0(c);
   const n = drIndex(c);
   const v = (BigInt(c.hi[c.mRm]! >>> 0) << 32n) | BigInt(c.lo[c.mRm]! >>> 0);

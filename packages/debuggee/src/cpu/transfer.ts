@@ -44,9 +44,9 @@ OPS[X + 0x05] = (c) => {
 
 // SYSRET (64-bit form only, REX.W)
 OPS[X + 0x07] = (c) => {
+  if (c.osize !== 8) c.raise(VEC_UD); // SYSRETD (to compatibility mode) is outside the ISA
   if ((c.efer & EFER_SCE) === 0) c.raise(VEC_UD);
   if (c.cpl_ !== 0) c.raise(VEC_GP, 0);
-  if (c.osize !== 8) c.raise(VEC_UD); // return to compatibility mode is not supported
   const target = c.regNumber(REG_RCX);
   if (!isCanonical(target)) c.raise(VEC_GP, 0);
   if ((c.exitMask[EXIT_REASON_SYSRET]! & EXIT_WANT_PRE) !== 0 && c.exitPre(EXIT_REASON_SYSRET, 0) === EXIT_SKIP) return;
