@@ -182,6 +182,26 @@ describe('gdb stub over TCP', () => {
     await refused.closed;
   });
 
+  it('survives garbage on the socket and keeps serving the same connection', async () => {
+    const stub = await start(new FakeGdbTarget());
+    const gdb = await peer(stub.port);
+    const junk = Buffer.alloc(20_000);
+    for (let i = 0; i < junk.length; i++) junk[i] = (i * 7919) & 0xff;
+    gdb.socket.write(junk);
+    gdb.socket.write('#zz$}#00$g#00');
+    await gdb.next(0, 100).catch(() => []);
+    expect(await gdb.ask('qC')).toBe('QC1');
+  });
+
+  it('drops a peer that keeps its side open after detach', async () => {
+    const target = new FakeGdbTarget();
+    const stub = await start(target);
+    const gdb = await peer(stub.port);
+    gdb.socket.allowHalfOpen = true; // never ends its own side when the stub ends
+    expect(await gdb.ask('D')).toBe('OK');
+    await waitFor(() => !stub.attached, 4000);
+  });
+
   it('detach resumes the guest and closes the connection; the stub keeps listening', async () => {
     const target = new FakeGdbTarget();
     const stub = await start(target);

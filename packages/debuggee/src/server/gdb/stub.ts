@@ -22,6 +22,9 @@ import { ListenerFanout } from './fanout.js';
 import { framePacket, PacketReader } from './packets.js';
 import { GdbSession } from './session.js';
 
+/** After detach, how long the peer has to close its side before the stub drops the connection. */
+const CLOSE_GRACE_MS = 2000;
+
 /** How the stub takes and gives back the controller role of the hvdbg session registry. */
 export interface GdbControllerHooks {
   /** Claims the role for gdb; returns the client id to attribute to, or throws E_CONTROLLER_TAKEN. */
@@ -150,7 +153,11 @@ class GdbStubServer implements GdbStub {
         write: (bytes) => {
           if (!socket.destroyed) socket.write(bytes);
         },
-        end: () => socket.end(),
+        end: () => {
+          socket.end();
+          // A peer that never closes its side must not hold the port (and the controller role).
+          setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+        },
       },
       this.log.child({ gdb: remote.port }),
       clientId,
