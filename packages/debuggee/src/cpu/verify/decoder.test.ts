@@ -10,35 +10,13 @@ import { Code, Decoder, DecoderOptions, Instruction } from 'iced-x86';
 import { describe, expect, test } from 'vitest';
 import { decodeInstruction } from '../decoder.js';
 import { elfText } from './elf.js';
-import { Rng } from './encode.js';
 import { mnemonicName } from './iced.js';
-import { ISA_OPCODES, inEmulatedIsa } from './isa.js';
+import { inEmulatedIsa, randomSlots, SLOT } from './isa.js';
 import { bytesToHex } from './layout.js';
 
 const RANDOM_STRINGS = 1_000_000;
 const CHUNKS = 4;
-const SLOT = 16;
-const PREFIXES = [0x66, 0x67, 0xf2, 0xf3, 0xf0, 0x2e, 0x3e, 0x26, 0x36, 0x64, 0x65];
 const KERNEL_ELF = fileURLToPath(new URL('../../../guest/hvdbg-kernel.elf', import.meta.url));
-
-/**
- * Random instruction-shaped byte strings, one per 16-byte slot: 0–3 legacy prefixes, an optional
- * REX, an opcode from our table (or any byte now and then), then random ModRM/SIB/disp/imm bytes.
- */
-function randomSlots(seed: number, count: number): Uint8Array {
-  const rng = new Rng(seed);
-  const buf = new Uint8Array(count * SLOT);
-  for (let s = 0; s < count; s++) {
-    let p = s * SLOT;
-    const end = p + SLOT;
-    for (let n = rng.int(4); n > 0; n--) buf[p++] = rng.pick(PREFIXES);
-    if (rng.chance(0.4)) buf[p++] = 0x40 | rng.int(16);
-    const opcode = rng.chance(0.85) ? rng.pick(ISA_OPCODES) : rng.chance(0.5) ? [rng.int(256)] : [0x0f, rng.int(256)];
-    for (const b of opcode) buf[p++] = b;
-    while (p < end) buf[p++] = rng.int(256);
-  }
-  return buf;
-}
 
 interface Tally {
   checked: number;

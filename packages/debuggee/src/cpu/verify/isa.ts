@@ -10,6 +10,7 @@
  * FS/GS are not part of the list.
  */
 import { Code, Mnemonic } from 'iced-x86';
+import { Rng } from './encode.js';
 
 const CONDITIONS = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
 
@@ -214,4 +215,27 @@ function range(from: number, to: number): number[] {
   const out: number[] = [];
   for (let i = from; i <= to; i++) out.push(i);
   return out;
+}
+
+/** Bytes per random instruction string: more than the 15-byte maximum, so any instruction fits. */
+export const SLOT = 16;
+const PREFIXES = [0x66, 0x67, 0xf2, 0xf3, 0xf0, 0x2e, 0x3e, 0x26, 0x36, 0x64, 0x65];
+
+/**
+ * Random instruction-shaped byte strings, one per SLOT bytes: 0–3 legacy prefixes, an optional
+ * REX, an opcode from our table (or any byte now and then), then random ModRM/SIB/disp/imm bytes.
+ */
+export function randomSlots(seed: number, count: number): Uint8Array {
+  const rng = new Rng(seed);
+  const buf = new Uint8Array(count * SLOT);
+  for (let s = 0; s < count; s++) {
+    let p = s * SLOT;
+    const end = p + SLOT;
+    for (let n = rng.int(4); n > 0; n--) buf[p++] = rng.pick(PREFIXES);
+    if (rng.chance(0.4)) buf[p++] = 0x40 | rng.int(16);
+    const opcode = rng.chance(0.85) ? rng.pick(ISA_OPCODES) : rng.chance(0.5) ? [rng.int(256)] : [0x0f, rng.int(256)];
+    for (const b of opcode) buf[p++] = b;
+    while (p < end) buf[p++] = rng.int(256);
+  }
+  return buf;
 }
