@@ -34,6 +34,7 @@ import {
   GUEST_FAULT,
   hasErrorCode,
   isContributory,
+  VEC_DB,
   VEC_DF,
   VEC_GP,
   VEC_PF,
@@ -41,7 +42,11 @@ import {
 } from './faults.js';
 import { restoreTransient, saveTransient } from './nested.js';
 import { type CpuSnapshot, restoreSnapshot, takeSnapshot } from './snapshot.js';
-import { FLAG_IF, SEG_FS, SEG_GS } from './state.js';
+import { FLAG_IF, FLAG_TF, SEG_FS, SEG_GS } from './state.js';
+
+/** DR6.BS: the #DB was caused by single-stepping. */
+const DR6_BS = 0x4000n;
+
 import './strings.js';
 import './system.js';
 import './transfer.js';
@@ -100,6 +105,11 @@ export class Cpu extends CpuDebugApi {
 
   // ---------------------------------------------------------------- execution
 
+  /** MTF or TF single-stepping is active: run the post-instruction hook. */
+  private postStep = false;
+  /** RFLAGS.TF was set at the start of the current instruction. */
+  private tfArmed = false;
+
   /** Set by a triple fault (shutdown state, SDM Vol. 3A §6.15 #DF "Interrupt 8"). */
   shutdown = false;
 
@@ -156,9 +166,14 @@ export class Cpu extends CpuDebugApi {
         this.baseMoved = false;
       }
       this.instructions++;
-      if (this.mtf) {
+      if (this.postStep) {
+        if (this.tfArmed) {
+          // RFLAGS.TF was set when the instruction began: single-step trap (SDM Vol. 3B §18.3.1.4).
+          this.dr[6] = this.dr[6]! | DR6_BS;
+          this.raise(VEC_DB);
+        }
         const h = this.exitHandler;
-        if (h !== null) {
+        if (this.mtf && h !== null) {
           const r = h.pre(this, EXIT_REASON_MONITOR_TRAP_FLAG, 0);
           this.flushTlb();
           if (r === EXIT_HALT) return RUN_EXIT_HALT;
@@ -400,6 +415,10 @@ export class Cpu extends CpuDebugApi {
       }
     }
     if (this.halted) this.eventPending = true;
+    // Per-instruction work after retirement: MTF and the TF single-step trap (re-armed each time).
+    this.tfArmed = (this.rflags & FLAG_TF) !== 0;
+    if (this.tfArmed) this.eventPending = true;
+    this.postStep = this.mtf || this.tfArmed;
     return -1;
   }
 

@@ -41,6 +41,7 @@ export abstract class CpuExitCalls extends CpuFlags {
     if (h === null) return 0;
     const r = h.pre(this as unknown as Cpu, reason, qual);
     this.flushTlb();
+    this.eventPending = true; // the handler may have changed MTF, RFLAGS, interrupts…
     if (r === EXIT_HALT) throw EXIT_ABANDON;
     return r;
   }
@@ -51,6 +52,7 @@ export abstract class CpuExitCalls extends CpuFlags {
     if (h === null) return;
     const r = h.post(this as unknown as Cpu, reason, qual);
     this.flushTlb();
+    this.eventPending = true;
     if (r === EXIT_HALT) {
       this.stopRequest = RUN_EXIT_HALT;
       this.eventPending = true;

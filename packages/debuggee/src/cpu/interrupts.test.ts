@@ -177,3 +177,19 @@ describe('interrupt and exception delivery', () => {
     expect(qword(cpu, cpu.getReg(REG_RSP) + 8n)).toBe(BigInt(CODE_BASE));
   });
 });
+
+describe('single-step trap', () => {
+  it('raises #DB after each instruction while RFLAGS.TF is set, with DR6.BS', () => {
+    const { cpu, memory } = makeTestMachine();
+    setGate(memory, 1, HANDLER);
+    poke(memory, HANDLER, 'f4');
+    // pushfq; or qword [rsp], 0x100; popfq; mov eax, 1; mov eax, 2
+    poke(memory, CODE_BASE, '9c 48 81 0c 24 00 01 00 00 9d b8 01 00 00 00 b8 02 00 00 00');
+    expect(cpu.run(10)).toBe(RUN_HLT);
+    // The trap comes after the first instruction executed with TF set (mov eax, 1).
+    expect(cpu.getReg(REG_RAX)).toBe(1n);
+    expect(qword(cpu, cpu.getReg(REG_RSP))).toBe(BigInt(CODE_BASE + 15));
+    expect(cpu.getDr(6) & 0x4000n).toBe(0x4000n);
+    expect(cpu.getRflags() & 0x100n).toBe(0n); // the handler runs with TF clear
+  });
+});

@@ -110,7 +110,7 @@ OPS[0x9d] = (c) => {
   c.materializeFlags();
   const old = c.rflags;
   c.rflags = (old & ~mask) | (v & mask) | 2;
-  if ((old & FLAG_IF) === 0 && (c.rflags & FLAG_IF) !== 0) c.eventPending = true;
+  c.eventPending = true; // IF or TF may have changed
   void FLAG_AC;
   void FLAG_ID;
 };
