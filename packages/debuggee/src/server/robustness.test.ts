@@ -276,6 +276,27 @@ describe('run loop', () => {
     await sleep(100);
     expect(daemon.target.slices).toBeGreaterThan(5);
   });
+
+  it('survives a target that throws from a slice, backs off, and runs again', async () => {
+    daemon = await startFakeDaemon({ logsPerSlice: 1 });
+    const target = daemon.target;
+    const c = await connect(daemon.port);
+    const realSlice = target.runSlice.bind(target);
+    let thrown = 0;
+    target.runSlice = () => {
+      thrown++;
+      throw new Error('target bug');
+    };
+    await sleep(150);
+    // Backed off instead of spinning on the failure.
+    expect(thrown).toBeGreaterThan(0);
+    expect(thrown).toBeLessThan(10);
+    expect(((await c.request('status', {})) as { state: string }).state).toBe('running');
+    target.runSlice = realSlice;
+    const before = target.slices;
+    await sleep(250);
+    expect(target.slices).toBeGreaterThan(before);
+  });
 });
 
 describe('shutdown', () => {
