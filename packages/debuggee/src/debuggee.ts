@@ -23,11 +23,14 @@ import type {
   HaltReason,
   MemorySpace,
   Mode,
+  ProcessInfo,
   RunState,
   StepKind,
   SymbolInfo,
+  ThreadInfo,
 } from '@hvdbg/protocol';
 import { HvdbgError, LIMITS } from '@hvdbg/protocol';
+import { cpuid } from './cpu/msr.js';
 import type { EventManager } from './events/manager.js';
 import type { MessageQueue, QueueOptions } from './events/queue.js';
 import type { EventRegistry } from './events/registry.js';
@@ -41,6 +44,7 @@ import { createHypervisorStack } from './hv/stack.js';
 import { StepState } from './hv/stepper.js';
 import type { DebugCpu } from './hv/vcpu.js';
 import { Machine } from './machine/machine.js';
+import { guestProcesses, guestThreads, readProcessMemory, walkWithCr3 } from './machine/processes.js';
 import type { DebugTarget, SliceResult, TargetListener } from './target.js';
 
 export interface DebuggeeOptions {
@@ -353,10 +357,28 @@ export class Debuggee implements DebugTarget {
     const cpu = this.checkVcpu(vcpu);
     if (pid === undefined || this.awareness.pid(vcpu) === pid) return cpu;
     for (let i = 0; i < this.cpus.length; i++) if (this.awareness.pid(i) === pid) return this.cpus[i]!;
+    this.requireProcess(pid);
     throw new HvdbgError(
       'E_BAD_ADDRESS',
       `process ${pid} is not running on any vCPU; its address space is not current`,
     );
+  }
+
+  /**
+   * `pid p` on a read or a walk: a vCPU running the process (or `vcpu` itself without a pid), or
+   * else the CR3 stored in the process object, whose page tables are walked directly.
+   */
+  private addressSpace(pid: number | undefined, vcpu: number): DebugCpu | { cr3: number } {
+    const cpu = this.checkVcpu(vcpu);
+    if (pid === undefined || this.awareness.pid(vcpu) === pid) return cpu;
+    for (let i = 0; i < this.cpus.length; i++) if (this.awareness.pid(i) === pid) return this.cpus[i]!;
+    return { cr3: this.requireProcess(pid).cr3 };
+  }
+
+  private requireProcess(pid: number): { pid: number; cr3: number } {
+    const process = guestProcesses(this.machine).find((p) => p.pid === pid);
+    if (process === undefined) throw new HvdbgError('E_BAD_PARAMETER', `the guest has no process ${pid}`);
+    return process;
   }
 
   // -- Registers and memory ---------------------------------------------------------------------
@@ -383,7 +405,10 @@ export class Debuggee implements DebugTarget {
       const pa = this.physical(address, length);
       return this.machine.memory.readBytes(pa, length);
     }
-    const bytes = this.cpuFor(pid, vcpu).readVirtual(BigInt.asUintN(64, address), length);
+    const where = this.addressSpace(pid, vcpu);
+    const va = BigInt.asUintN(64, address);
+    const bytes =
+      'readVirtual' in where ? where.readVirtual(va, length) : readProcessMemory(this.machine, pid!, va, length);
     if (bytes === null)
       throw new HvdbgError(
         'E_BAD_ADDRESS',
@@ -420,7 +445,9 @@ export class Debuggee implements DebugTarget {
   }
 
   translate(address: bigint, vcpu: number, pid?: number): { physical: bigint; entries: bigint[] } {
-    const w = this.cpuFor(pid, vcpu).walk(BigInt.asUintN(64, address));
+    const where = this.addressSpace(pid, vcpu);
+    const va = BigInt.asUintN(64, address);
+    const w = 'walk' in where ? where.walk(va) : walkWithCr3(this.machine.memory, where.cr3, va);
     if (w === null)
       throw new HvdbgError('E_BAD_ADDRESS', `0x${BigInt.asUintN(64, address).toString(16)} is not mapped`);
     return { physical: BigInt(w.physical), entries: w.entries };
@@ -511,6 +538,39 @@ export class Debuggee implements DebugTarget {
 
   drops(): bigint {
     return this.queue.drops;
+  }
+
+  flushQueue(): number {
+    return this.queue.discard();
+  }
+
+  // -- Guest kernel objects and CPU information ---------------------------------------------------
+
+  processes(): ProcessInfo[] {
+    const threads = guestThreads(this.machine);
+    return guestProcesses(this.machine).map((p) => ({
+      pid: p.pid,
+      name: p.name,
+      state: p.state === 'dying' ? 'dying' : 'live',
+      address: p.address,
+      cr3: BigInt(p.cr3),
+      threads: threads.filter((t) => t.pid === p.pid).length,
+      vcpus: this.cpus.flatMap((_, i) => (this.awareness.pid(i) === p.pid ? [i] : [])),
+    }));
+  }
+
+  threads(pid?: number): ThreadInfo[] {
+    if (pid !== undefined) this.requireProcess(pid);
+    return guestThreads(this.machine)
+      .filter((t) => pid === undefined || t.pid === pid)
+      .map((t) => ({ tid: t.tid, pid: t.pid, state: t.state === 'free' ? 'runnable' : t.state, address: t.address }));
+  }
+
+  cpuid(vcpu: number, leaf: number, subleaf: number): { eax: number; ebx: number; ecx: number; edx: number } {
+    this.checkVcpu(vcpu);
+    const out = new Int32Array(4);
+    cpuid(this.machine.cpus[vcpu]!, leaf, subleaf, out);
+    return { eax: out[0]! >>> 0, ebx: out[1]! >>> 0, ecx: out[2]! >>> 0, edx: out[3]! >>> 0 };
   }
 }
 

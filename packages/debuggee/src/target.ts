@@ -20,9 +20,11 @@ import type {
   LogRecord,
   MemorySpace,
   Mode,
+  ProcessInfo,
   RunState,
   StepKind,
   SymbolInfo,
+  ThreadInfo,
 } from '@hvdbg/protocol';
 
 export interface DropReport {
@@ -116,6 +118,16 @@ export interface DebugTarget {
   drops(): bigint;
   /** Lossless mode: the guest is throttled instead of dropping messages. */
   readonly lossless: boolean;
+  /** `flush`: discard every queued message not yet shipped (reported as dropped); returns how many. */
+  flushQueue(): number;
+
+  // -- Guest kernel objects and CPU information ---------------------------------------------------
+  /** The guest kernel's process table: live and dying processes, in table order. */
+  processes(): ProcessInfo[];
+  /** The guest kernel's threads, or those of process `pid` (E_BAD_PARAMETER when it has no such process). */
+  threads(pid?: number): ThreadInfo[];
+  /** What CPUID (leaf, subleaf) returns on a vCPU, computed without executing anything (no exit, no event). */
+  cpuid(vcpu: number, leaf: number, subleaf: number): { eax: number; ebx: number; ecx: number; edx: number };
 
   /** Stop the guest for good (daemon shutdown). */
   shutdown(): void;

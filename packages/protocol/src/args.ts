@@ -164,6 +164,11 @@ const ARGS: { readonly [Op in RequestOp]: ArgsValidator<Op> } = {
   'bp.modify': modify,
   'cpu.rdmsr': (o, w) => compact({ msr: u32(o, 'msr', w), vcpu: optU32(o, 'vcpu', w) }),
   'cpu.wrmsr': (o, w) => compact({ msr: u32(o, 'msr', w), value: u64(o, 'value', w), vcpu: optU32(o, 'vcpu', w) }),
+  'cpu.cpuid': (o, w) =>
+    compact({ leaf: u32(o, 'leaf', w), subleaf: optU32(o, 'subleaf', w), vcpu: optU32(o, 'vcpu', w) }),
+  'guest.processes': none,
+  'guest.threads': (o, w) => compact({ pid: optU32(o, 'pid', w) }),
+  'queue.flush': none,
   status: none,
   'control.take': none,
   disconnect: none,

@@ -209,6 +209,13 @@ export type RequestArgs = {
   'bp.modify': { id: number | 'all'; action: 'enable' | 'disable' | 'clear' };
   'cpu.rdmsr': { msr: number; vcpu?: number };
   'cpu.wrmsr': { msr: number; value: bigint; vcpu?: number };
+  /** CPUID as the core answers it, computed without executing anything (no exit, no event). */
+  'cpu.cpuid': { leaf: number; subleaf?: number; vcpu?: number };
+  'guest.processes': Record<string, never>;
+  /** Every thread, or those of one process. */
+  'guest.threads': { pid?: number };
+  /** SPEC §3.6 `flush`: discard queued messages not yet shipped (reported as dropped). */
+  'queue.flush': Record<string, never>;
   status: Record<string, never>;
   'control.take': Record<string, never>;
   disconnect: Record<string, never>;
@@ -232,6 +239,28 @@ export interface BreakpointInfo {
   tid?: number;
   core?: number;
   hits: bigint;
+}
+
+/** A process of the guest kernel's table (guest/BOOT.md "Kernel objects"). */
+export interface ProcessInfo {
+  pid: number;
+  name: string;
+  state: 'live' | 'dying';
+  /** Kernel address of the process object. */
+  address: bigint;
+  /** Physical address of its PML4. */
+  cr3: bigint;
+  threads: number;
+  /** vCPUs whose current process it is. */
+  vcpus: number[];
+}
+
+export interface ThreadInfo {
+  tid: number;
+  pid: number;
+  state: 'runnable' | 'running' | 'sleeping';
+  /** Kernel address of the thread object. */
+  address: bigint;
 }
 
 export interface StatusInfo {
@@ -272,6 +301,10 @@ export type RequestResults = {
   'bp.modify': { affected: number };
   'cpu.rdmsr': { value: bigint };
   'cpu.wrmsr': Record<string, never>;
+  'cpu.cpuid': { eax: number; ebx: number; ecx: number; edx: number };
+  'guest.processes': { processes: ProcessInfo[] };
+  'guest.threads': { threads: ThreadInfo[] };
+  'queue.flush': { discarded: number };
   status: StatusInfo;
   'control.take': { role: Role };
   disconnect: Record<string, never>;
@@ -298,6 +331,8 @@ export const OBSERVER_OPS: ReadonlySet<RequestOp> = new Set<RequestOp>([
   'symbols.get',
   'symbols.lookup',
   'bp.list',
+  'guest.processes',
+  'guest.threads',
   'status',
   'control.take',
   'disconnect',

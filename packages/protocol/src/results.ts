@@ -21,16 +21,29 @@ import {
   str,
   strValue,
   u32,
+  u32Value,
   u64,
   u64Value,
 } from './fields.js';
 import { LIMITS } from './limits.js';
-import type { BreakpointInfo, EventInfo, Mode, RequestOp, RequestResults, StatusInfo, SymbolInfo } from './messages.js';
+import type {
+  BreakpointInfo,
+  EventInfo,
+  Mode,
+  ProcessInfo,
+  RequestOp,
+  RequestResults,
+  StatusInfo,
+  SymbolInfo,
+  ThreadInfo,
+} from './messages.js';
 import { EVENT_KINDS } from './messages.js';
 import { errorBody, guestModule, haltInfo, ROLES, RUN_STATES } from './records.js';
 
 export const MODES: readonly Mode[] = ['remote', 'local'];
 const SYMBOL_KINDS: readonly SymbolInfo['kind'][] = ['function', 'object', 'other'];
+const PROCESS_STATES: readonly ProcessInfo['state'][] = ['live', 'dying'];
+const THREAD_STATES: readonly ThreadInfo['state'][] = ['runnable', 'running', 'sleeping'];
 /** Lists in results are bounded only by the frame (the daemon decides how much to send). */
 const ANY = Number.POSITIVE_INFINITY;
 
@@ -72,6 +85,29 @@ function breakpointInfo(value: unknown, where: string): BreakpointInfo {
     core: optU32(o, 'core', where),
     hits: u64(o, 'hits', where),
   });
+}
+
+function processInfo(value: unknown, where: string): ProcessInfo {
+  const o = asObj(value, where);
+  return {
+    pid: u32(o, 'pid', where),
+    name: str(o, 'name', where),
+    state: oneOf(o, 'state', where, PROCESS_STATES),
+    address: u64(o, 'address', where),
+    cr3: u64(o, 'cr3', where),
+    threads: u32(o, 'threads', where),
+    vcpus: list(o, 'vcpus', where, ANY, u32Value),
+  };
+}
+
+function threadInfo(value: unknown, where: string): ThreadInfo {
+  const o = asObj(value, where);
+  return {
+    tid: u32(o, 'tid', where),
+    pid: u32(o, 'pid', where),
+    state: oneOf(o, 'state', where, THREAD_STATES),
+    address: u64(o, 'address', where),
+  };
 }
 
 function client(value: unknown, where: string): StatusInfo['clients'][number] {
@@ -137,6 +173,15 @@ const RESULTS: { readonly [Op in RequestOp]: ResultValidator<Op> } = {
   'bp.modify': (o, w) => ({ affected: u32(o, 'affected', w) }),
   'cpu.rdmsr': (o, w) => ({ value: u64(o, 'value', w) }),
   'cpu.wrmsr': none,
+  'cpu.cpuid': (o, w) => ({
+    eax: u32(o, 'eax', w),
+    ebx: u32(o, 'ebx', w),
+    ecx: u32(o, 'ecx', w),
+    edx: u32(o, 'edx', w),
+  }),
+  'guest.processes': (o, w) => ({ processes: list(o, 'processes', w, ANY, processInfo) }),
+  'guest.threads': (o, w) => ({ threads: list(o, 'threads', w, ANY, threadInfo) }),
+  'queue.flush': (o, w) => ({ discarded: u32(o, 'discarded', w) }),
   status: statusInfo,
   'control.take': (o, w) => ({ role: oneOf(o, 'role', w, ROLES) }),
   disconnect: none,

@@ -85,6 +85,10 @@ export const SAMPLE_ARGS: { readonly [Op in RequestOp]: RequestArgs[Op] } = {
   'bp.modify': { id: 12, action: 'clear' },
   'cpu.rdmsr': { msr: 0xc000_0082 },
   'cpu.wrmsr': { msr: 0xc000_0080, value: 0xd01n, vcpu: 0 },
+  'cpu.cpuid': { leaf: 0x8000_0001, subleaf: 0, vcpu: 1 },
+  'guest.processes': {},
+  'guest.threads': { pid: 4 },
+  'queue.flush': {},
   status: {},
   'control.take': {},
   disconnect: {},
@@ -132,6 +136,22 @@ export const SAMPLE_RESULTS: { readonly [Op in RequestOp]: RequestResults[Op] } 
   'bp.modify': { affected: 1 },
   'cpu.rdmsr': { value: 0xffff_ffff_8100_0040n },
   'cpu.wrmsr': {},
+  'cpu.cpuid': { eax: 0x506e3, ebx: 0x1_0800, ecx: 0x80_0000, edx: 0x1_a250 },
+  'guest.processes': {
+    processes: [
+      {
+        pid: 4,
+        name: 'threads',
+        state: 'live',
+        address: 0xffff_ffff_8012_0168n,
+        cr3: 0x0032_1000n,
+        threads: 2,
+        vcpus: [1],
+      },
+    ],
+  },
+  'guest.threads': { threads: [{ tid: 6, pid: 4, state: 'sleeping', address: 0xffff_ffff_8012_1a40n }] },
+  'queue.flush': { discarded: 17 },
   status: {
     state: 'halted',
     mode: 'remote',

@@ -96,21 +96,35 @@ export function guestThreads(view: KernelView): GuestThread[] {
   return out;
 }
 
-/** Translates `linear` through the 4-level page tables at `cr3` (read-only walk, no A/D updates); -1 if unmapped. */
-export function translateWithCr3(memory: PhysicalMemory, cr3: number, linear: bigint): number {
+/**
+ * Walks `linear` through the 4-level page tables at `cr3` (read-only: no A/D updates), recording
+ * each paging-structure entry used, top level first; null if unmapped.
+ */
+export function walkWithCr3(
+  memory: PhysicalMemory,
+  cr3: number,
+  linear: bigint,
+): { physical: number; entries: bigint[] } | null {
+  const entries: bigint[] = [];
   let table = BigInt(cr3) & PTE_ADDR;
   for (let shift = 39n; shift >= 12n; shift -= 9n) {
     const index = (linear >> shift) & 511n;
     const pa = Number(table + index * 8n);
     const entry = BigInt(memory.read32(pa)) | (BigInt(memory.read32(pa + 4)) << 32n);
-    if ((entry & PTE_P) === 0n) return -1;
+    entries.push(entry);
+    if ((entry & PTE_P) === 0n) return null;
     if (shift === 12n || (shift <= 30n && (entry & PTE_PS) !== 0n)) {
       const pageMask = (1n << shift) - 1n;
-      return Number((entry & PTE_ADDR & ~pageMask) | (linear & pageMask));
+      return { physical: Number((entry & PTE_ADDR & ~pageMask) | (linear & pageMask)), entries };
     }
     table = entry & PTE_ADDR;
   }
-  return -1;
+  return null;
+}
+
+/** Translates `linear` through the 4-level page tables at `cr3` (read-only walk); -1 if unmapped. */
+export function translateWithCr3(memory: PhysicalMemory, cr3: number, linear: bigint): number {
+  return walkWithCr3(memory, cr3, linear)?.physical ?? -1;
 }
 
 /** Reads `length` bytes at `linear` in process `pid`'s address space; null if the process or a page is missing. */

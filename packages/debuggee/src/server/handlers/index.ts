@@ -3,7 +3,9 @@ import { bpHandlers } from './bp.js';
 import { controlHandlers } from './control.js';
 import { eventHandlers } from './events.js';
 import { execHandlers } from './exec.js';
+import { guestHandlers } from './guest.js';
 import { memHandlers } from './mem.js';
+import { queueHandlers } from './queue.js';
 import { regsHandlers } from './regs.js';
 import { scriptHandlers } from './script.js';
 import { statusHandlers } from './status.js';
@@ -22,4 +24,6 @@ export const HANDLERS: HandlerTable = {
   ...scriptHandlers,
   ...statusHandlers,
   ...controlHandlers,
+  ...guestHandlers,
+  ...queueHandlers,
 };

@@ -20,9 +20,11 @@ import {
   type LogRecord,
   type MemorySpace,
   type Mode,
+  type ProcessInfo,
   type RunState,
   type StepKind,
   type SymbolInfo,
+  type ThreadInfo,
 } from '@hvdbg/protocol';
 import type { DebugTarget, SliceResult, TargetListener } from '../../target.js';
 
@@ -47,6 +49,15 @@ export interface FakeTargetOptions {
 }
 
 const MEMORY_BYTES = 64 * 1024;
+const FAKE_PROCESSES: readonly ProcessInfo[] = [
+  { pid: 1, name: 'init', state: 'live', address: 0xffff_8000_0030_0000n, cr3: 0x10_0000n, threads: 1, vcpus: [0] },
+  { pid: 2, name: 'worker', state: 'live', address: 0xffff_8000_0030_0078n, cr3: 0x20_0000n, threads: 2, vcpus: [] },
+];
+const FAKE_THREADS: readonly ThreadInfo[] = [
+  { tid: 1, pid: 1, state: 'running', address: 0xffff_8000_0031_0000n },
+  { tid: 2, pid: 2, state: 'sleeping', address: 0xffff_8000_0031_0030n },
+  { tid: 3, pid: 2, state: 'runnable', address: 0xffff_8000_0031_0060n },
+];
 const REGISTER_NAMES = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'rip', 'rflags'] as const;
 const NO_LISTENER: TargetListener = {
   onLog() {},
@@ -65,6 +76,8 @@ export class FakeTarget implements DebugTarget {
   slices = 0;
   ticks = 0;
   shutdownCalled = false;
+  /** Messages `flushQueue` reports as discarded (the fake keeps no queue of its own). */
+  queued = 0;
   /** Records emitted so far (the next record's seq). */
   seq = 0n;
   logsPerSlice: number;
@@ -335,6 +348,29 @@ export class FakeTarget implements DebugTarget {
 
   drops(): bigint {
     return 0n;
+  }
+
+  flushQueue(): number {
+    const n = this.queued;
+    this.queued = 0;
+    return n;
+  }
+
+  processes(): ProcessInfo[] {
+    return FAKE_PROCESSES.map((p) => ({ ...p, vcpus: [...p.vcpus] }));
+  }
+
+  threads(pid?: number): ThreadInfo[] {
+    if (pid !== undefined && !FAKE_PROCESSES.some((p) => p.pid === pid)) {
+      throw new HvdbgError('E_BAD_PARAMETER', `the guest has no process ${pid}`);
+    }
+    return FAKE_THREADS.filter((t) => pid === undefined || t.pid === pid).map((t) => ({ ...t }));
+  }
+
+  /** Echoes its arguments (eax = leaf, ebx = subleaf, ecx = vCPU) so tests see what arrived. */
+  cpuid(vcpu: number, leaf: number, subleaf: number): { eax: number; ebx: number; ecx: number; edx: number } {
+    this.checkVcpu(vcpu);
+    return { eax: leaf, ebx: subleaf, ecx: vcpu, edx: 0 };
   }
 
   shutdown(): void {

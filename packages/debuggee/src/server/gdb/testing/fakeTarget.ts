@@ -13,8 +13,10 @@ import {
   HvdbgError,
   type MemorySpace,
   type Mode,
+  type ProcessInfo,
   type RunState,
   type StepKind,
+  type ThreadInfo,
 } from '@hvdbg/protocol';
 import { FULL_REGISTERS } from '@hvdbg/script';
 import type { DebugTarget, SliceResult, TargetListener } from '../../../target.js';
@@ -267,6 +269,22 @@ export class FakeGdbTarget implements DebugTarget {
 
   drops(): bigint {
     return 0n;
+  }
+
+  flushQueue(): number {
+    return 0;
+  }
+
+  processes(): ProcessInfo[] {
+    return [];
+  }
+
+  threads(): ThreadInfo[] {
+    return [];
+  }
+
+  cpuid(): { eax: number; ebx: number; ecx: number; edx: number } {
+    return { eax: 0, ebx: 0, ecx: 0, edx: 0 };
   }
 
   shutdown(): void {

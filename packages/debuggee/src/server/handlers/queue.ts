@@ -1,0 +1,6 @@
+/** `flush` (SPEC §3.6): the controller discards the messages queued but not yet shipped. */
+import type { Handlers } from './types.js';
+
+export const queueHandlers: Handlers<'queue.flush'> = {
+  'queue.flush': (ctx) => ({ discarded: ctx.target.flushQueue() }),
+};
