@@ -267,4 +267,15 @@ describe('debuggee on the guest kernel', () => {
     expect(seen.halts.at(-1)!.reason).toBe('triple-fault');
     expect(() => d.resume()).toThrow(expect.objectContaining({ code: 'E_GUEST_STOPPED' }));
   });
+
+  it('a user-space hook with pid resolves in that process and fires only there', () => {
+    const { d, runUntil, add, symbol, texts } = boot();
+    expect(runUntil(() => d.processes().some((p) => p.pid === 5 && p.name === 'sysloop'), 3000)).toBe(true);
+    add({ kind: 'epthook', param: symbol('uprintf'), pid: 5 }, 'printf("uprintf in %d\\n", $pid);');
+    expect(runUntil(() => texts().length >= 2, 5000)).toBe(true);
+    expect(new Set(texts())).toEqual(new Set(['uprintf in 5\n']));
+    expect(() => add({ kind: 'epthook', param: symbol('uprintf'), pid: 99 })).toThrow(
+      expect.objectContaining({ code: 'E_BAD_ADDRESS' }),
+    );
+  });
 });

@@ -44,7 +44,7 @@ import { createHypervisorStack } from './hv/stack.js';
 import { StepState } from './hv/stepper.js';
 import type { DebugCpu } from './hv/vcpu.js';
 import { Machine } from './machine/machine.js';
-import { guestProcesses, guestThreads, readProcessMemory, walkWithCr3 } from './machine/processes.js';
+import { guestProcesses, guestThreads, readProcessMemory, translateWithCr3, walkWithCr3 } from './machine/processes.js';
 import type { DebugTarget, SliceResult, TargetListener } from './target.js';
 
 export interface DebuggeeOptions {
@@ -128,6 +128,10 @@ export class Debuggee implements DebugTarget {
       ...(options.codeBudget !== undefined ? { codeBudget: options.codeBudget } : {}),
       isHalted: () => this.runState !== 'running',
       onEventsChanged: () => this.listener.onEventsChanged(),
+      translateInProcess: (address, pid) => {
+        const process = guestProcesses(this.machine).find((p) => p.pid === pid);
+        return process === undefined ? -1 : translateWithCr3(this.machine.memory, process.cr3, address);
+      },
     });
     this.queue = stack.queue;
     this.registry = stack.registry;

@@ -30,6 +30,11 @@ export interface StackOptions {
   isHalted?: () => boolean;
   /** Called when a script changed the event list. */
   onEventsChanged?: () => void;
+  /**
+   * Physical address of `address` in process `pid`'s address space when no vCPU runs it (from the
+   * CR3 in its process object); -1 when unknown. Without it, such hooks resolve through vCPU 0.
+   */
+  translateInProcess?: (address: bigint, pid: number) => number;
 }
 
 export interface HypervisorStack {
@@ -80,15 +85,19 @@ export function createHypervisorStack(o: StackOptions): HypervisorStack {
   });
   const actions = new ActionRunner(queue, scripts, code, o.awareness, guestTime);
   hv = new Hypervisor(o.cpus, registry, actions, o.awareness, breakpoints, queue);
-  const translateFor = (pid: number | undefined): DebugCpu => {
-    if (pid !== undefined) for (let i = 0; i < o.cpus.length; i++) if (o.awareness.pid(i) === pid) return o.cpus[i]!;
-    return o.cpus[0]!;
+  /** Hooks and monitors resolve their addresses in the event's process (SPEC §2.2 `pid`). */
+  const translate = (address: bigint, pid: number | undefined): number => {
+    if (pid !== undefined) {
+      for (let i = 0; i < o.cpus.length; i++) if (o.awareness.pid(i) === pid) return o.cpus[i]!.translate(address, 'x');
+      if (o.translateInProcess !== undefined) return o.translateInProcess(address, pid);
+    }
+    return o.cpus[0]!.translate(address, 'x');
   };
   events = new EventManager(registry, ept, {
     mode: o.mode,
     vcpus: o.cpus.length,
     ept,
-    translate: (address, pid) => translateFor(pid).translate(address, 'x'),
+    translate,
     prepareScript: (buffer) => scripts.prepare(buffer),
     checkCode: (bytes, limit) => code.check(bytes, limit),
     loadCode: (bytes) => code.loadCode(bytes),
