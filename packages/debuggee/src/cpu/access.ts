@@ -140,7 +140,7 @@ export abstract class CpuAccess extends CpuPaging {
     const i = vpn & TLB_MASK;
     if (this.tlbTag[i] === vpn && (this.tlbPerm[i]! & this.writeMask) !== 0) {
       this.tlbView[i]!.setUint8(off, v);
-      this.memory.generation[this.tlbPfn[i]!]!++;
+      this.gen[this.tlbPfn[i]!]!++;
       return;
     }
     this.writeSlow(lin, 1, v & 0xff);
@@ -153,7 +153,7 @@ export abstract class CpuAccess extends CpuPaging {
       const i = vpn & TLB_MASK;
       if (this.tlbTag[i] === vpn && (this.tlbPerm[i]! & this.writeMask) !== 0) {
         this.tlbView[i]!.setUint16(off, v, true);
-        this.memory.generation[this.tlbPfn[i]!]!++;
+        this.gen[this.tlbPfn[i]!]!++;
         return;
       }
     }
@@ -167,7 +167,7 @@ export abstract class CpuAccess extends CpuPaging {
       const i = vpn & TLB_MASK;
       if (this.tlbTag[i] === vpn && (this.tlbPerm[i]! & this.writeMask) !== 0) {
         this.tlbView[i]!.setInt32(off, v, true);
-        this.memory.generation[this.tlbPfn[i]!]!++;
+        this.gen[this.tlbPfn[i]!]!++;
         return;
       }
     }
@@ -183,7 +183,7 @@ export abstract class CpuAccess extends CpuPaging {
         const v = this.tlbView[i]!;
         v.setInt32(off, lo, true);
         v.setInt32(off + 4, hi, true);
-        this.memory.generation[this.tlbPfn[i]!]!++;
+        this.gen[this.tlbPfn[i]!]!++;
         return;
       }
     }

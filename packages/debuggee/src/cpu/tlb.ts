@@ -29,6 +29,8 @@ export abstract class CpuTlb extends CpuExitCalls {
   readonly tlbPfn = new Int32Array(TLB_SIZE);
   readonly tlbGlobal = new Uint8Array(TLB_SIZE);
   readonly tlbView: DataView[] = new Array<DataView>(TLB_SIZE).fill(EMPTY_VIEW);
+  /** Per-frame write generations of the shared memory (bumped by every guest write). */
+  readonly gen: Uint32Array = this.memory.generation;
   /** Permission bits required for a data read / write at the current CPL. */
   readMask = PERM_RS;
   writeMask = PERM_WS;
