@@ -192,4 +192,19 @@ describe('event kinds on real instructions', () => {
     expect(g.texts()).toEqual(['t 3\n', 't 3\n', 't 3\n', 't 3\n'].slice(0, g.texts().length));
     expect(g.texts().length).toBeGreaterThanOrEqual(3);
   });
+
+  it('!trace step-out does not fire inside called functions; step-in does', () => {
+    // call sub ; nop ; hlt ; sub: nop ; nop ; ret
+    const program = 'e802000000 90 f4 90 90 c3';
+    const counts: Record<string, number> = {};
+    for (const direction of ['step-in', 'step-out']) {
+      const { g, add } = guest(program);
+      add({ kind: 'trace', direction }, 'printf("%x\\n", $context);');
+      g.run(20);
+      counts[direction] = g.texts().length;
+      expect(new Set(g.texts())).toEqual(new Set([direction === 'step-in' ? '1\n' : '2\n']));
+    }
+    expect(counts['step-in']).toBeGreaterThanOrEqual(5);
+    expect(counts['step-out']).toBe(counts['step-in']! - 3);
+  });
 });

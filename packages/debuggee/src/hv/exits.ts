@@ -28,6 +28,7 @@ import { type EventRegistry, KIND_CODE, type RegisteredEvent } from '../events/r
 import type { BreakpointTable } from './breakpoints.js';
 import { ANY_FILTER } from './filters.js';
 import { contextOf, matchContext, ripOf, syncRipForPost } from './match.js';
+import { type DecodedFlow, flowAt } from './stepper.js';
 import type { Awareness, HvCpu } from './vcpu.js';
 
 export interface HaltRequest {
@@ -44,6 +45,8 @@ export interface HaltRequest {
 export type StepHook = (cpu: HvCpu) => boolean;
 
 const K = KIND_CODE;
+/** `!trace` types as their context values (SPEC §2.1). */
+const TRACE_STEP_OUT = 2;
 
 class CoreState {
   readonly firing: Firing;
@@ -51,6 +54,13 @@ class CoreState {
   prevHandler: ExitHandler<HvCpu> | null = null;
   prevMask: Uint8Array;
   stepHook: StepHook | null = null;
+  /**
+   * `!trace step-out` on this core: like `p`, it fires for the traced code but not inside the
+   * functions it calls, so the call depth is tracked from the instruction that just retired.
+   */
+  traceOut = false;
+  traceDepth = 0;
+  traceLast: DecodedFlow | null = null;
   /** Events matched in the pre walk that want the post pass, with their contexts. */
   readonly postEvents: RegisteredEvent[] = [];
   readonly postContexts: number[] = [];
@@ -137,16 +147,25 @@ export class Hypervisor implements ExitHandler<HvCpu> {
       const mask = cpu.exitMask;
       mask.set(st.prevMask);
       let trace = false;
+      let traceOut = false;
       for (const ev of events) {
         if (!ev.enabled || (ev.core !== ANY_FILTER && ev.core !== cpu.index)) continue;
         const bits = EXIT_WANT_PRE | (ev.post ? EXIT_WANT_POST : 0);
         for (const r of ev.reasons) mask[r]! |= bits;
-        if (ev.code === K.trace) trace = true;
+        if (ev.code === K.trace) {
+          trace = true;
+          if (ev.param === TRACE_STEP_OUT) traceOut = true;
+        }
       }
       if (anyBp) mask[EXIT_REASON_EPT_EXECUTE]! |= EXIT_WANT_PRE;
       // A walk parked at a pre-stage halt must get its exit back even if its events were cleared
       // meanwhile: it still owes the rest of the walk and the short-circuit decision.
       if (st.parked) mask[st.parkedReason]! |= EXIT_WANT_PRE;
+      if (traceOut && !st.traceOut) {
+        st.traceDepth = 0;
+        st.traceLast = flowAt(cpu);
+      }
+      st.traceOut = traceOut;
       const mtf = trace || st.stepHook !== null;
       if (mtf) mask[EXIT_REASON_MONITOR_TRAP_FLAG]! |= EXIT_WANT_PRE;
       cpu.mtf = mtf;
@@ -185,6 +204,12 @@ export class Hypervisor implements ExitHandler<HvCpu> {
       }
     }
     if (reason === EXIT_REASON_MONITOR_TRAP_FLAG && start === 0 && startAction === 0) {
+      if (st.traceOut) {
+        const last = st.traceLast;
+        if (last?.call) st.traceDepth++;
+        else if (last?.ret && st.traceDepth > 0) st.traceDepth--;
+        st.traceLast = flowAt(cpu);
+      }
       // Trace events first, then the debugger's own stepping.
       const r = this.walkPre(st, cpu, reason, qual, rip, list, 0, 0, false);
       if (r === EXIT_HALT) return r;
@@ -298,6 +323,7 @@ export class Hypervisor implements ExitHandler<HvCpu> {
           st.postInstruction = cpu.instructions;
         }
         if (!ev.pre) continue;
+        if (ev.code === K.trace && ev.param === TRACE_STEP_OUT && st.traceDepth > 0) continue;
         f.ev = ev;
         f.stage = 0;
         f.breakRequested = false;
