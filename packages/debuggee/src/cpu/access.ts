@@ -19,6 +19,9 @@ import { EXIT_SKIP_INSN, VEC_GP, VEC_PF } from './faults.js';
 import { ACCESS_EXEC, ACCESS_READ, ACCESS_WRITE, CpuPaging, isCanonical } from './paging.js';
 import { TLB_MASK } from './tlb.js';
 
+/** 1/4096: multiplying by a power of two is exact and cheaper than dividing. */
+const PAGE_INV = 1 / 4096;
+
 export abstract class CpuAccess extends CpuPaging {
   hi64 = 0;
   /** Forces supervisor access rights for implicit system accesses (IDT, GDT, TSS, interrupt stack). */
@@ -87,7 +90,7 @@ export abstract class CpuAccess extends CpuPaging {
 
   read8(lin: number): number {
     const off = lin & 0xfff;
-    const vpn = (lin - off) / 4096;
+    const vpn = (lin - off) * PAGE_INV;
     const i = vpn & TLB_MASK;
     if (this.tlbTag[i] === vpn && (this.tlbPerm[i]! & this.readMask) !== 0) return this.tlbView[i]!.getUint8(off);
     return this.readSlow(lin, 1);
@@ -96,7 +99,7 @@ export abstract class CpuAccess extends CpuPaging {
   read16(lin: number): number {
     const off = lin & 0xfff;
     if (off <= 0xffe) {
-      const vpn = (lin - off) / 4096;
+      const vpn = (lin - off) * PAGE_INV;
       const i = vpn & TLB_MASK;
       if (this.tlbTag[i] === vpn && (this.tlbPerm[i]! & this.readMask) !== 0)
         return this.tlbView[i]!.getUint16(off, true);
@@ -108,7 +111,7 @@ export abstract class CpuAccess extends CpuPaging {
   read32(lin: number): number {
     const off = lin & 0xfff;
     if (off <= 0xffc) {
-      const vpn = (lin - off) / 4096;
+      const vpn = (lin - off) * PAGE_INV;
       const i = vpn & TLB_MASK;
       if (this.tlbTag[i] === vpn && (this.tlbPerm[i]! & this.readMask) !== 0)
         return this.tlbView[i]!.getInt32(off, true);
@@ -120,7 +123,7 @@ export abstract class CpuAccess extends CpuPaging {
   read64(lin: number): number {
     const off = lin & 0xfff;
     if (off <= 0xff8) {
-      const vpn = (lin - off) / 4096;
+      const vpn = (lin - off) * PAGE_INV;
       const i = vpn & TLB_MASK;
       if (this.tlbTag[i] === vpn && (this.tlbPerm[i]! & this.readMask) !== 0) {
         const v = this.tlbView[i]!;
@@ -136,7 +139,7 @@ export abstract class CpuAccess extends CpuPaging {
 
   write8(lin: number, v: number): void {
     const off = lin & 0xfff;
-    const vpn = (lin - off) / 4096;
+    const vpn = (lin - off) * PAGE_INV;
     const i = vpn & TLB_MASK;
     if (this.tlbTag[i] === vpn && (this.tlbPerm[i]! & this.writeMask) !== 0) {
       this.tlbView[i]!.setUint8(off, v);
@@ -149,7 +152,7 @@ export abstract class CpuAccess extends CpuPaging {
   write16(lin: number, v: number): void {
     const off = lin & 0xfff;
     if (off <= 0xffe) {
-      const vpn = (lin - off) / 4096;
+      const vpn = (lin - off) * PAGE_INV;
       const i = vpn & TLB_MASK;
       if (this.tlbTag[i] === vpn && (this.tlbPerm[i]! & this.writeMask) !== 0) {
         this.tlbView[i]!.setUint16(off, v, true);
@@ -163,7 +166,7 @@ export abstract class CpuAccess extends CpuPaging {
   write32(lin: number, v: number): void {
     const off = lin & 0xfff;
     if (off <= 0xffc) {
-      const vpn = (lin - off) / 4096;
+      const vpn = (lin - off) * PAGE_INV;
       const i = vpn & TLB_MASK;
       if (this.tlbTag[i] === vpn && (this.tlbPerm[i]! & this.writeMask) !== 0) {
         this.tlbView[i]!.setInt32(off, v, true);
@@ -177,7 +180,7 @@ export abstract class CpuAccess extends CpuPaging {
   write64(lin: number, lo: number, hi: number): void {
     const off = lin & 0xfff;
     if (off <= 0xff8) {
-      const vpn = (lin - off) / 4096;
+      const vpn = (lin - off) * PAGE_INV;
       const i = vpn & TLB_MASK;
       if (this.tlbTag[i] === vpn && (this.tlbPerm[i]! & this.writeMask) !== 0) {
         const v = this.tlbView[i]!;

@@ -438,7 +438,8 @@ export class Cpu extends CpuDebugApi {
 
   injectException(vector: number, errorCode?: number): void {
     this.injectVector = vector & 0xff;
-    this.injectError = errorCode === undefined ? -1 : errorCode;
+    // Vectors that architecturally push an error code get 0 when none is given.
+    this.injectError = errorCode === undefined ? (hasErrorCode(vector & 0xff) ? 0 : -1) : errorCode;
     this.eventPending = true;
   }
 
