@@ -129,6 +129,11 @@ export function runRepl(session: DebugSession, options: ReplOptions): Promise<vo
   session.on('output', onOutput);
   session.on('state', onState);
   session.on('exit', onExit);
+  const onClear = () => {
+    // Erase the screen and its scrollback, then home the cursor (ECMA-48 ED 2, ED 3, CUP).
+    if (terminal) output.write('\x1b[2J\x1b[3J\x1b[H');
+  };
+  session.on('clear', onClear);
 
   const remember = (line: string) => {
     if (historyFile === '' || line.trim() === '') return;
@@ -205,6 +210,7 @@ export function runRepl(session: DebugSession, options: ReplOptions): Promise<vo
         session.off('output', onOutput);
         session.off('state', onState);
         session.off('exit', onExit);
+        session.off('clear', onClear);
         resolve();
       });
     });

@@ -26,6 +26,7 @@ import { type ExprEnv, evaluate } from './expr.js';
 import { formatCaret, formatError, formatHaltReason, formatLog } from './format.js';
 import { hex, readLE } from './numbers.js';
 import { type CompileMode, defaultCompiler, type ScriptCompiler } from './scriptc.js';
+import { ClientSettings } from './settings.js';
 import { SymbolTable } from './symbols.js';
 import { tokenize } from './tokenize.js';
 import { Transcript } from './transcript.js';
@@ -53,6 +54,8 @@ export interface SessionEvents {
   state: [];
   /** `exit` was run. */
   exit: [];
+  /** `.cls`: the terminal should clear its screen. */
+  clear: [];
 }
 
 /** A local daemon started by `.connect local` or `hvdbg local`. */
@@ -97,6 +100,8 @@ export class DebugSession extends EventEmitter<SessionEvents> {
   private localDaemon: LocalDaemon | undefined = undefined;
   /** The `.logopen` copy of the session. */
   readonly transcript = new Transcript();
+  /** `settings`: client-side options. */
+  readonly settings = new ClientSettings();
   /** Set while this side closes the connection, so the close is not reported as a loss. */
   private leaving = false;
 
@@ -218,6 +223,13 @@ export class DebugSession extends EventEmitter<SessionEvents> {
       },
     );
     return this.symbolFetch;
+  }
+
+  /** `.sym reload`: forgets the table and fetches it again. */
+  reloadSymbols(): Promise<SymbolTable> {
+    this.symbolTable = undefined;
+    this.symbolFetch = undefined;
+    return this.symbols();
   }
 
   /** Symbols already loaded (empty before the first fetch): for prompts and completion. */

@@ -43,7 +43,8 @@ function disasmCommand(name: string, aliases: string[], space: MemorySpace, bitn
         s.request('mem.read', { address, length: n, space, vcpu: s.vcpu, ...(pid === undefined ? {} : { pid }) });
       // The extra bytes may run into an unmapped page: fall back to exactly the range.
       const bytes = (await read(Number(length) + MAX_INSTRUCTION_BYTES).catch(() => read(Number(length)))).bytes;
-      const symbolize = (x: bigint) => s.symbolize(x);
+      // `settings addressconversion off` shows plain addresses.
+      const symbolize = (x: bigint) => (s.settings.addressconversion ? s.symbolize(x) : undefined);
       const end = address + length;
       const list = disassemble(bytes, address, symbolize, Number.POSITIVE_INFINITY, bitness).filter(
         (ins) => ins.address < end,

@@ -98,6 +98,10 @@ export const EVENT_MANAGEMENT_COMMANDS: CommandSpec[] = [
       const id = parseIdOrAll(second, 'event');
       const r = await s.request('event.modify', { id, action });
       ctx.print(`${r.affected} event${r.affected === 1 ? '' : 's'} ${PAST[action]}`);
+      if (s.settings.autoflush && action !== 'enable') {
+        const f = await s.request('queue.flush', {});
+        ctx.print(`autoflush: ${f.discarded} queued message${f.discarded === 1 ? '' : 's'} discarded`);
+      }
       ctx.setData(r);
     },
   },

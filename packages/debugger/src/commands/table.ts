@@ -5,10 +5,13 @@
  */
 import { HvdbgError } from '@hvdbg/protocol';
 import { BREAKPOINT_COMMANDS } from './breakpoints.js';
+import { CLIENT_COMMANDS } from './clientCommands.js';
 import { CODE_COMMANDS } from './code.js';
 import { CPU_COMMANDS } from './cpu.js';
+import { CPUID_COMMANDS } from './cpuid.js';
 import { EVENT_MANAGEMENT_COMMANDS } from './eventCommands.js';
 import { EXECUTION_COMMANDS } from './execution.js';
+import { GUEST_COMMANDS } from './guestCommands.js';
 import { MEMORY_COMMANDS } from './memory.js';
 import { REGISTER_COMMANDS } from './registers.js';
 import { SEARCH_COMMANDS } from './search.js';
@@ -45,10 +48,15 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...CPU_COMMANDS.filter((c) => c.group === 'memory'),
   ...CODE_COMMANDS,
   ...SYMBOL_COMMANDS,
+  ...CLIENT_COMMANDS.filter((c) => c.group === 'symbols'),
+  ...GUEST_COMMANDS,
   ...EVENT_MANAGEMENT_COMMANDS,
+  ...CLIENT_COMMANDS.filter((c) => c.group === 'events'),
   ...SESSION_COMMANDS.filter((c) => c.group === 'session'),
+  ...CLIENT_COMMANDS.filter((c) => c.group === 'session'),
   HELP_COMMAND,
   ...CPU_COMMANDS.filter((c) => c.group === 'cpu'),
+  ...CPUID_COMMANDS,
   ...SESSION_COMMANDS.filter((c) => c.group === 'batch'),
 ];
 
@@ -59,6 +67,7 @@ export const GROUP_ORDER: readonly CommandGroup[] = [
   'memory',
   'disassembly and stack',
   'symbols',
+  'processes',
   'events',
   'session',
   'cpu',

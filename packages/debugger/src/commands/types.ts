@@ -14,6 +14,7 @@ export type CommandGroup =
   | 'memory'
   | 'disassembly and stack'
   | 'symbols'
+  | 'processes'
   | 'events'
   | 'session'
   | 'cpu'
