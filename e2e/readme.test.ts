@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderCommandReference } from '@hvdbg/debugger';
+import { markdownTable, renderCommandReference } from '@hvdbg/debugger';
 import { LIMITS } from '@hvdbg/protocol';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from './harness.js';
@@ -14,15 +14,15 @@ const README = join(ROOT, 'README.md');
 
 function limitsTable(): string {
   const source = readFileSync(join(ROOT, 'packages/protocol/src/limits.ts'), 'utf8');
-  const rows = ['| limit | value | meaning |', '|---|---|---|'];
+  const rows: string[][] = [];
   for (const match of source.matchAll(/\/\*\*((?:(?!\/\*\*)[\s\S])*?)\*\/\s*(\w+):/g)) {
     const name = match[2] as keyof typeof LIMITS;
     if (!(name in LIMITS)) continue;
     const doc = match[1].replace(/\s*\n\s*\*?\s*/g, ' ').trim();
-    rows.push(`| \`${name}\` | ${LIMITS[name].toLocaleString('en-US')} | ${doc.replaceAll('|', '\\|')} |`);
+    rows.push([`\`${name}\``, LIMITS[name].toLocaleString('en-US'), doc.replaceAll('|', '\\|')]);
   }
-  expect(rows.length - 2, 'every limit has a doc comment').toBe(Object.keys(LIMITS).length);
-  return rows.join('\n');
+  expect(rows.length, 'every limit has a doc comment').toBe(Object.keys(LIMITS).length);
+  return markdownTable(['limit', 'value', 'meaning'], rows).join('\n');
 }
 
 function section(text: string, name: string, body: string): string {

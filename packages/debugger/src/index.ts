@@ -11,7 +11,14 @@ export {
 } from './client.js';
 export { type EventParseEnv, parseEventCommand } from './commands/eventCommand.js';
 export { EVENT_COMMANDS, type EventCommandInfo, eventCommandInfo } from './commands/eventKinds.js';
-export { COMMANDS, commandNames, findCommand, renderCommandReference, renderHelp } from './commands/table.js';
+export {
+  COMMANDS,
+  commandNames,
+  findCommand,
+  markdownTable,
+  renderCommandReference,
+  renderHelp,
+} from './commands/table.js';
 export type { CommandContext, CommandGroup, CommandSpec, ParsedLine } from './commands/types.js';
 export { disassemble, formatInstruction, formatListing } from './disasm.js';
 export { type ExprEnv, evaluate, parseExpression } from './expr.js';
