@@ -6,7 +6,7 @@ import type { EventSpec } from '@hvdbg/protocol';
 import { compileScript } from '@hvdbg/script';
 import { describe, expect, it } from 'vitest';
 import type { IoBus } from '../cpu/bus.js';
-import { RUN_EXIT_HALT, RUN_HLT } from '../cpu/cpu.js';
+import { RUN_BUDGET, RUN_EXIT_HALT, RUN_HLT, RUN_TRIPLE_FAULT } from '../cpu/cpu.js';
 import { EPT_EXEC_TRAP } from '../cpu/exits.js';
 import { BareGuest, type BareGuestOptions, CODE, DATA, hex } from './testing/bareGuest.js';
 
@@ -124,8 +124,15 @@ describe('event kinds on real instructions', () => {
     // mov rax, 0x7f0000000000 ; mov rax, [rax] (unmapped) ; hlt
     const { g, add } = guest('48b800000000007f0000 488b00 f4');
     add({ kind: 'exception', param: 0xen }, 'printf("vec %x cr2 %llx\\n", $context, @cr2);');
-    g.run(3);
+    // No IDT: delivering the #PF escalates to a triple fault (the #DF on the way is vector 8).
+    expect(g.run(3)).toBe(RUN_TRIPLE_FAULT);
     expect(g.texts()[0]).toBe('vec e cr2 7f0000000000\n');
+    // With sc the #PF is not delivered: the access is retried and faults again, the vCPU survives.
+    const sc = guest('48b800000000007f0000 488b00 f4');
+    sc.add({ kind: 'exception', param: 0xen, sc: true }, 'printf("vec %x\\n", $context);');
+    expect(sc.g.run(10)).toBe(RUN_BUDGET);
+    expect(sc.g.texts().length).toBeGreaterThan(3);
+    expect(new Set(sc.g.texts())).toEqual(new Set(['vec e\n']));
   });
 
   it('!interrupt: external vectors ≥ 0x20 before delivery', () => {
