@@ -187,7 +187,30 @@ OPS[0xc0] = (c) => {
   c.decodeModrm(1);
   grp2(c, 1, c.fetch8());
 };
+/** Group-2 shift of a register operand (ModRM byte `m` with mod = 3), without the ModRM decoder. */
+function grp2Reg(c: Cpu, m: number, count: number): void {
+  const sz = c.osize;
+  const op = (m >> 3) & 7;
+  if (op === 6) c.raise(VEC_UD);
+  const rm = (m & 7) | ((c.rex & 1) << 3);
+  const lo = c.lo;
+  const hi = c.hi;
+  const r = shift(c, op, sz, sz === 2 ? lo[rm]! & 0xffff : lo[rm]!, hi[rm]!, count);
+  if (sz === 8) {
+    lo[rm] = r;
+    hi[rm] = aluOut.hi;
+  } else if (sz === 4) {
+    lo[rm] = r;
+    hi[rm] = 0;
+  } else lo[rm] = (lo[rm]! & ~0xffff) | (r & 0xffff);
+}
 OPS[0xc1] = (c) => {
+  const m = c.fetch8();
+  if (m >= 0xc0) {
+    grp2Reg(c, m, c.fetch8());
+    return;
+  }
+  c.ipo--;
   c.decodeModrm(1);
   grp2(c, c.osize, c.fetch8());
 };
@@ -196,6 +219,12 @@ OPS[0xd0] = (c) => {
   grp2(c, 1, 1);
 };
 OPS[0xd1] = (c) => {
+  const m = c.fetch8();
+  if (m >= 0xc0) {
+    grp2Reg(c, m, 1);
+    return;
+  }
+  c.ipo--;
   c.decodeModrm(0);
   grp2(c, c.osize, 1);
 };
@@ -204,6 +233,12 @@ OPS[0xd2] = (c) => {
   grp2(c, 1, c.lo[1]! & 0xff);
 };
 OPS[0xd3] = (c) => {
+  const m = c.fetch8();
+  if (m >= 0xc0) {
+    grp2Reg(c, m, c.lo[1]! & 0xff);
+    return;
+  }
+  c.ipo--;
   c.decodeModrm(0);
   grp2(c, c.osize, c.lo[1]! & 0xff);
 };
