@@ -356,20 +356,8 @@ export class Debuggee implements DebugTarget {
     return cpu;
   }
 
-  /** The vCPU whose address space is `pid`'s (the main core when no pid is given). */
-  private cpuFor(pid: number | undefined, vcpu = this.main): DebugCpu {
-    const cpu = this.checkVcpu(vcpu);
-    if (pid === undefined || this.awareness.pid(vcpu) === pid) return cpu;
-    for (let i = 0; i < this.cpus.length; i++) if (this.awareness.pid(i) === pid) return this.cpus[i]!;
-    this.requireProcess(pid);
-    throw new HvdbgError(
-      'E_BAD_ADDRESS',
-      `process ${pid} is not running on any vCPU; its address space is not current`,
-    );
-  }
-
   /**
-   * `pid p` on a read or a walk: a vCPU running the process (or `vcpu` itself without a pid), or
+   * `pid p` on memory, walks and breakpoints: a vCPU running the process (or `vcpu` itself without a pid), or
    * else the CR3 stored in the process object, whose page tables are walked directly.
    */
   private addressSpace(pid: number | undefined, vcpu: number): DebugCpu | { cr3: number } {
@@ -427,13 +415,29 @@ export class Debuggee implements DebugTarget {
       this.machine.memory.writeBytes(this.physical(address, bytes.length), bytes);
       return bytes.length;
     }
-    if (!this.cpuFor(pid, vcpu).writeVirtual(BigInt.asUintN(64, address), bytes)) {
+    const where = this.addressSpace(pid, vcpu);
+    const va = BigInt.asUintN(64, address);
+    if (!('cr3' in where ? this.writeThroughCr3(where.cr3, va, bytes) : where.writeVirtual(va, bytes))) {
       throw new HvdbgError(
         'E_BAD_ADDRESS',
         `0x${BigInt.asUintN(64, address).toString(16)} (length ${bytes.length}) is not mapped`,
       );
     }
     return bytes.length;
+  }
+
+  /** Writes through the page tables at `cr3` like a physical write; nothing is written unless every page is mapped. */
+  private writeThroughCr3(cr3: number, linear: bigint, bytes: Uint8Array): boolean {
+    const parts: [pa: number, from: number, n: number][] = [];
+    for (let done = 0; done < bytes.length; ) {
+      const w = walkWithCr3(this.machine.memory, cr3, linear + BigInt(done));
+      if (w === null || !this.machine.memory.isRam(w.physical)) return false;
+      const n = Math.min(bytes.length - done, 4096 - (w.physical & 0xfff));
+      parts.push([w.physical, done, n]);
+      done += n;
+    }
+    for (const [pa, from, n] of parts) this.machine.memory.writeBytes(pa, bytes.subarray(from, from + n));
+    return true;
   }
 
   private physical(address: bigint, length: number): number {
@@ -509,8 +513,10 @@ export class Debuggee implements DebugTarget {
 
   addBreakpoint(address: bigint, filter: { pid?: number; tid?: number; core?: number }): number {
     if (filter.core !== undefined) this.checkVcpu(filter.core);
-    const cpu = this.cpuFor(filter.pid, filter.core ?? this.main);
-    const pa = cpu.translate(BigInt.asUintN(64, address), 'x');
+    const where = this.addressSpace(filter.pid, filter.core ?? this.main);
+    const va = BigInt.asUintN(64, address);
+    const pa =
+      'cr3' in where ? (walkWithCr3(this.machine.memory, where.cr3, va)?.physical ?? -1) : where.translate(va, 'x');
     if (pa < 0) throw new HvdbgError('E_BAD_ADDRESS', `0x${BigInt.asUintN(64, address).toString(16)} is not mapped`);
     if (!this.machine.memory.isRam(pa)) {
       throw new HvdbgError('E_BAD_ADDRESS', `0x${BigInt.asUintN(64, address).toString(16)} is not in guest RAM`);

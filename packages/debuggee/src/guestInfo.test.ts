@@ -1,6 +1,6 @@
 /**
  * The target's guest-information requests over the real guest kernel: the process and thread
- * tables, memory of a process that no vCPU is running (read and walked from its own CR3), CPUID
+ * tables, memory of a process that no vCPU is running (read, written and walked from its own CR3), CPUID
  * without executing anything, and `flush` of the message queue.
  */
 import { compileScript } from '@hvdbg/script';
@@ -69,9 +69,20 @@ describe('pid p on memory requests', () => {
     expect(walk.physical).toBe(BigInt(segment.paddr) + (prog.address - 0x400000n));
     expect(walk.entries).toHaveLength(4);
     expect(walk.entries[3]! & 0xf_ffff_ffff_f000n).toBe(walk.physical & ~0xfffn);
+    // Writes go through the same walk (restored before the guest runs again).
+    const patch = new Uint8Array([0xcc, 0xcc]);
+    expect(d.writeMemory('virtual', prog.address, patch, 0, 2)).toBe(2);
+    expect(d.readMemory('physical', walk.physical, 2, 0)).toEqual(patch);
+    expect(d.writeMemory('virtual', prog.address, expected.subarray(0, 2), 0, 2)).toBe(2);
+    expect(d.readMemory('virtual', prog.address, 16, 0, 2)).toEqual(expected);
+    // A breakpoint for process 2 resolves there too.
+    const id = d.addBreakpoint(prog.address, { pid: 2 });
+    expect(d.listBreakpoints().find((b) => b.id === id)).toMatchObject({ address: prog.address, pid: 2 });
+    expect(() => d.addBreakpoint(prog.address, { pid: 99 })).toThrow(byCode('E_BAD_PARAMETER'));
     // An address process 2 never mapped.
     expect(() => d.readMemory('virtual', 0xdead_0000n, 8, 0, 2)).toThrow(byCode('E_BAD_ADDRESS'));
     expect(() => d.translate(0xdead_0000n, 0, 2)).toThrow(byCode('E_BAD_ADDRESS'));
+    expect(() => d.writeMemory('virtual', 0xdead_0000n, patch, 0, 2)).toThrow(byCode('E_BAD_ADDRESS'));
   });
 
   it('uses the vCPU running the process when there is one, and refuses an unknown pid', () => {
@@ -86,6 +97,7 @@ describe('pid p on memory requests', () => {
     expect(d.translate(0x400000n, other, p.pid)).toEqual(d.translate(0x400000n, vcpu));
     expect(() => d.readMemory('virtual', 0x400000n, 8, 0, 99)).toThrow(byCode('E_BAD_PARAMETER'));
     expect(() => d.translate(0x400000n, 0, 99)).toThrow(byCode('E_BAD_PARAMETER'));
+    expect(() => d.writeMemory('virtual', 0x400000n, new Uint8Array(1), 0, 99)).toThrow(byCode('E_BAD_PARAMETER'));
   });
 });
 
