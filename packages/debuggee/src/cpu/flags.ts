@@ -228,6 +228,31 @@ export class CpuFlags extends CpuState {
         }
       }
     }
+    if (op === LZ_SUB && this.lzSize === 8) {
+      // 64-bit compare: decide on the operand halves.
+      const dH = this.lzDstHi;
+      const sH = this.lzSrcHi;
+      const dL = this.lzDst >>> 0;
+      const sL = this.lzSrc >>> 0;
+      switch (cc) {
+        case 2:
+          return dH >>> 0 < sH >>> 0 || (dH === sH && dL < sL);
+        case 3:
+          return !(dH >>> 0 < sH >>> 0 || (dH === sH && dL < sL));
+        case 6:
+          return dH >>> 0 < sH >>> 0 || (dH === sH && dL <= sL);
+        case 7:
+          return !(dH >>> 0 < sH >>> 0 || (dH === sH && dL <= sL));
+        case 0xc:
+          return dH < sH || (dH === sH && dL < sL);
+        case 0xd:
+          return !(dH < sH || (dH === sH && dL < sL));
+        case 0xe:
+          return dH < sH || (dH === sH && dL <= sL);
+        case 0xf:
+          return !(dH < sH || (dH === sH && dL <= sL));
+      }
+    }
     let r: boolean;
     switch (cc >> 1) {
       case 0:
