@@ -6,8 +6,9 @@
  * otherwise packed into ~4 KiB batches) but never loses a message silently:
  *  - every message gets a daemon-wide sequence number at the moment it is produced, dropped or not,
  *    so a gap on the client side always matches a `dropped` report with the exact seq range;
- *  - default mode: when the queue is full, new messages are counted as dropped and reported once the
- *    consumer can take them again;
+ *  - default mode: a full queue with a willing consumer makes the hypervisor end the run early (it
+ *    ships between runs); when the consumer is blocked (backpressure from the wire side), new
+ *    messages are counted as dropped and reported once the consumer can take them again;
  *  - lossless mode: nothing is dropped; above the high-water mark `throttled` turns true, the
  *    hypervisor ends the current run after the firing that filled it (a pre-stage walk parks and
  *    resumes later, like a break), and the target runs no slices until the depth falls below the
@@ -123,6 +124,16 @@ export class MessageQueue {
   /** Lossless mode: true while the guest must not run. */
   get throttled(): boolean {
     return this.throttle;
+  }
+
+  /**
+   * The hypervisor should end the current run after this firing: lossless mode is throttled, or
+   * (default mode) the queue is full while the consumer could take it — shipping happens between
+   * runs, so ending the run early turns what would be a drop into a delay. Drops remain for a
+   * consumer that cannot keep up.
+   */
+  get shouldYield(): boolean {
+    return this.throttle || (!this.blocked && this.entries.length - this.head >= this.capacity);
   }
 
   /** The clock the target last saw; batched records are timed against it (no clock read per message). */

@@ -189,6 +189,19 @@ describe('message queue under load', () => {
     expect(g.drops).toEqual([{ count: 12n, firstSeq: 9n, lastSeq: 20n, bytes: expect.any(BigInt), eventIds: [0] }]);
   });
 
+  it('default mode with a willing consumer: a full queue ends the run early instead of dropping', () => {
+    const { g, cpu, add, script } = setup({ queue: { capacity: 8 } });
+    add({ actions: [script('printf("m\\n");')] });
+    expect(cpu.run(40)).toBe(RUN_EXIT_HALT);
+    expect(g.stack.hv.haltRequest).toMatchObject({ reason: 'throttle' });
+    g.stack.hv.haltRequest = null;
+    g.stack.queue.pump(0, true);
+    cpu.run(40);
+    g.stack.queue.pump(0, true);
+    expect(g.stack.queue.drops).toBe(0n);
+    expect(g.logs.map((r) => r.seq)).toEqual(Array.from({ length: 16 }, (_, i) => BigInt(i + 1)));
+  });
+
   it('lossless mode: nothing is dropped; a full queue ends the run until it drains', () => {
     const { g, cpu, add, script } = setup({ lossless: true, queue: { capacity: 8, lowWater: 2 } });
     add({ actions: [script('printf("m\\n");')] });

@@ -33,7 +33,7 @@ import type { Awareness, HvCpu } from './vcpu.js';
 
 export interface HaltRequest {
   vcpu: number;
-  /** 'throttle': not a halt — the slice ends early because lossless output must drain first. */
+  /** 'throttle': not a halt — the slice ends early so queued output can ship (or drain) first. */
   reason: 'event' | 'breakpoint' | 'step' | 'throttle';
   eventId?: number;
   stage?: 'pre' | 'post';
@@ -96,8 +96,8 @@ export class Hypervisor implements ExitHandler<HvCpu> {
     private readonly actions: ActionRunner,
     private readonly awareness: Awareness,
     private readonly breakpoints: BreakpointTable,
-    /** Lossless mode: while this reports throttled, runs end after the current firing. */
-    private readonly output: { readonly throttled: boolean } = { throttled: false },
+    /** The message queue: while it asks to yield, runs end after the current firing. */
+    private readonly output: { readonly shouldYield: boolean } = { shouldYield: false },
   ) {
     this.cores = cpus.map((cpu) => new CoreState(cpu, new Uint8Array(cpu.exitMask)));
   }
@@ -257,7 +257,7 @@ export class Hypervisor implements ExitHandler<HvCpu> {
     }
     st.postEvents.fill(null as unknown as RegisteredEvent, 0, n);
     const chained = this.chainPost(st, cpu, reason, qual);
-    if (haltEvent === null && this.output.throttled) {
+    if (haltEvent === null && this.output.shouldYield) {
       this.haltRequest ??= { vcpu: cpu.index, reason: 'throttle' };
       return EXIT_HALT;
     }
@@ -345,9 +345,9 @@ export class Hypervisor implements ExitHandler<HvCpu> {
       const next = this.actions.run(f, resuming ? startAction : 0, true);
       st.inAction = false;
       sc = f.sc;
-      if (next === ACTIONS_DONE && this.output.throttled) {
-        // Lossless output is full: stop the run here, before the effect, and finish the walk when
-        // the queue has drained and the CPU re-executes the instruction.
+      if (next === ACTIONS_DONE && this.output.shouldYield) {
+        // The queue is full: stop the run here, before the effect, and finish the walk when the
+        // queue has shipped or drained and the CPU re-executes the instruction.
         this.park(st, reason, rip, list, i + 1, 0, sc, true);
         this.haltRequest ??= { vcpu: cpu.index, reason: 'throttle' };
         return EXIT_HALT;
