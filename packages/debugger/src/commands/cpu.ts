@@ -85,7 +85,8 @@ export const CPU_COMMANDS: CommandSpec[] = [
     aliases: [],
     syntax: '!va2pa va [pid p]',
     summary: 'translate a virtual address',
-    details: "Translates va to a physical address through the main core's page tables (or those of process p).",
+    details:
+      "Translates va to a physical address through the main core's page tables, or those of process p (see .process), whether or not a vCPU is running it.",
     local: true,
     group: 'memory',
     async run(ctx, line) {

@@ -91,7 +91,7 @@ function dumpCommand(unit: DumpUnit, physical: boolean): CommandSpec {
     aliases: [],
     syntax: `${name} [addr] [l len] [pid p]`,
     summary: `dump ${space} memory as ${UNIT_NAMES[unit]}`,
-    details: `Shows len bytes (default 0x${DEFAULT_DUMP_BYTES.toString(16)}) of ${space} memory at addr, 16 a line. addr is an expression (\`${name} @rsp+8\`, \`${name} kernel!counter\`); without it the dump continues where the last one ended. Numbers are hex.`,
+    details: `Shows len bytes (default 0x${DEFAULT_DUMP_BYTES.toString(16)}) of ${space} memory at addr, 16 a line. addr is an expression (\`${name} @rsp+8\`, \`${name} kernel!counter\`); without it the dump continues where the last one ended.${space === 'virtual' ? ' pid p reads in the address space of process p (see .process), whether or not a vCPU is running it.' : ''} Numbers are hex.`,
     local: true,
     group: 'memory',
     repeatable: true,
@@ -133,7 +133,7 @@ function editCommand(unit: 'b' | 'd' | 'q', physical: boolean): CommandSpec {
     aliases: [],
     syntax: `${name} addr value… [pid p]`,
     summary: `write ${size === 1 ? 'bytes' : size === 4 ? 'dwords' : 'qwords'} to ${space} memory`,
-    details: `Writes each value (${size} byte${size === 1 ? '' : 's'}, little-endian) to consecutive ${space} addresses starting at addr. Values are expressions without spaces; numbers are hex.`,
+    details: `Writes each value (${size} byte${size === 1 ? '' : 's'}, little-endian) to consecutive ${space} addresses starting at addr. Values are expressions without spaces; numbers are hex.${space === 'virtual' ? ' pid p writes in the address space of process p (see .process).' : ''}`,
     local: true,
     group: 'memory',
     async run(ctx, line) {
