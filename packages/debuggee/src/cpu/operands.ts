@@ -45,8 +45,9 @@ export abstract class CpuOperands extends CpuInterrupts {
       if (index !== 4) addr += (this.asize === 8 ? hi[index]! * TWO_32 + (lo[index]! >>> 0) : lo[index]! >>> 0) * scale;
     } else if (rm === 5 && mod === 0) {
       const disp = this.fetch32();
-      this.ea = this.ip + immBytes + disp + this.segOverrideBase;
-      if (this.asize === 4) this.ea = ((this.ea - this.segOverrideBase) % TWO_32) + this.segOverrideBase;
+      const target = this.ip + immBytes + disp;
+      // With 67h the RIP-relative address is truncated to 32 bits (EIP-relative).
+      this.ea = (this.asize === 4 ? ((target % TWO_32) + TWO_32) % TWO_32 : target) + this.segOverrideBase;
       return;
     } else {
       rm |= (rex & 1) << 3;
