@@ -89,6 +89,7 @@ describe('REPL', () => {
     expect(complete(session, 'r @ra')).toEqual([['@rax'], '@ra']);
     expect(complete(session, 'u kernel!sc')).toEqual([['kernel!sched'], 'kernel!sc']);
     expect(complete(session, '!syscall sc')[0]).toContain('script');
+    expect(complete(session, 'settings auto')).toEqual([['autoflush', 'autounpause'], 'auto']);
     // Keystrokes one chunk at a time, as a terminal sends them (a pasted tab is not a completion).
     input.write('u kernel!sch');
     await until(screen, 'u kernel!sch');

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { clearLine, createInterface, cursorTo, type Interface } from 'node:readline';
 import { commandNames, findCommand } from './commands/table.js';
 import type { DebugSession } from './session.js';
+import { SETTING_NAMES } from './settings.js';
 import { needsMoreInput } from './tokenize.js';
 
 /** Register names offered after `@` and to `r`. */
@@ -69,7 +70,8 @@ export function complete(session: DebugSession, line: string): [string[], string
   const candidates: string[] = [];
   if (spec?.name === 'r') candidates.push(...REGISTER_NAMES);
   if (spec?.name === 'help') candidates.push(...commandNames());
-  if (spec?.group === 'events' && spec.name !== 'events') candidates.push(...EVENT_OPTIONS);
+  if (spec?.group === 'events' && spec.name !== 'events' && spec.name !== 'flush') candidates.push(...EVENT_OPTIONS);
+  if (spec?.name === 'settings') candidates.push(...SETTING_NAMES);
   const symbols = session.loadedSymbols;
   candidates.push(...symbols.modules.map((m) => `${m.name}!`));
   if (word.includes('!') || candidates.length === 0 || symbols.symbols.length < 5000) {
