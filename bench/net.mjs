@@ -75,7 +75,7 @@ const BYTES_PER_RECORD = 96;
 // Main thread: the daemon side
 // -------------------------------------------------------------------------------------------------
 
-async function startDaemon(targetOptions) {
+async function startDaemon(targetOptions, limits = {}) {
   const { DebuggeeServer } = await import(`${DIST}/server/server.js`);
   const { FakeTarget } = await import(`${DIST}/server/testing/fakeTarget.js`);
   const { silentLogger } = await import(`${DIST}/log.js`);
@@ -86,6 +86,7 @@ async function startDaemon(targetOptions) {
     mode: 'remote',
     onControllerLoss: 'stay',
     log: silentLogger(),
+    limits,
   });
   const { port } = await server.listen();
   return { target, server, port };
@@ -118,7 +119,8 @@ async function throughput(clients, seconds, decodeAll) {
     for (let i = 0; i < sessions.length; i++) if (sessions[i].channel.buffered > PACE_BYTES) return false;
     return true;
   };
-  const d = await startDaemon({ logsPerSlice: 0, batchSize: BATCH_RECORDS, gate });
+  // A paced guest polls its readers every millisecond instead of the daemon's default idle tick.
+  const d = await startDaemon({ logsPerSlice: 0, batchSize: BATCH_RECORDS, gate }, { idleTickMs: 1 });
   const w = startWorker({ task: 'throughput', port: d.port, clients, decodeAll });
   await w.next(); // all clients welcomed
   sessions = Array.from({ length: clients }, (_, i) => d.server.session(i + 1));

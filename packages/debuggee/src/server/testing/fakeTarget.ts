@@ -148,7 +148,8 @@ export class FakeTarget implements DebugTarget {
     if (this.runState !== 'running') return { instructions: 0, idle: true };
     this.slices++;
     this.instructionCount += 1000n;
-    if (this.gate !== undefined && !this.gate()) return { instructions: 1000, idle: false };
+    // Waiting for readers is idle time: the run loop sleeps instead of spinning against them.
+    if (this.gate !== undefined && !this.gate()) return { instructions: 0, idle: true };
     if (this.emitIntervalNs === 0n) {
       this.produce(this.logsPerSlice);
     } else {
