@@ -98,8 +98,8 @@ export class ClientChannel {
 
   /**
    * Holds writes until uncork(): the frames of one slice (often dozens of log batches) then reach
-   * the kernel in a single writev instead of one system call each, the difference between 16
-   * observers costing 16 times one and costing little more.
+   * the kernel in a single writev instead of one system call each. With many observers the
+   * per-call cost is what multiplies; the net benchmark measured about 1.7× the fan-out rate.
    */
   cork(): void {
     if (this.corked || this.closed) return;

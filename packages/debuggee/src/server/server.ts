@@ -5,7 +5,7 @@
  * for any non-loopback bind, a cap on connections), the run loop that drives the guest, and the
  * fan-out of everything the target reports. Fan-out encodes each notification once and hands the
  * same buffer to every client, in one order, so observers see exactly the controller's stream and
- * sixteen of them cost little more than one.
+ * an extra observer costs only its socket writes, never another encoding.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
