@@ -45,7 +45,14 @@ OPS[0xe8] = (c) => {
   c.ip = t;
 };
 function ret(c: Cpu, extra: number): void {
-  const lo = c.read64(c.rsp());
+  const rsp = c.rsp();
+  let lo: number;
+  try {
+    lo = c.read64(rsp);
+  } catch (e) {
+    c.stackFault(rsp, e);
+    throw e;
+  }
   const t = c.hi64 * TWO_32 + (lo >>> 0);
   if (!isCanonical(t)) c.raise(VEC_GP, 0);
   c.addRsp(8 + extra);

@@ -6,8 +6,9 @@
  * the linear address in `ea`. Register accessors honour the legacy AH..BH encoding when no REX is
  * present; 32-bit register writes zero the upper half (SDM Vol. 1 §3.4.1.1).
  */
-import { VEC_UD } from './faults.js';
+import { GUEST_FAULT, VEC_GP, VEC_SS, VEC_UD } from './faults.js';
 import { CpuInterrupts } from './interrupts.js';
+import { isCanonical } from './paging.js';
 import { REG_RSP, TWO_32 } from './state.js';
 
 const TWO_63 = 2 ** 63;
@@ -192,9 +193,19 @@ export abstract class CpuOperands extends CpuInterrupts {
 
   // ---- Stack (64-bit mode: 8-byte pushes unless 66h) ----
 
+  /** A non-canonical stack address raises #SS(0), not #GP(0) (SDM Vol. 3A §6.15, interrupt 12). */
+  stackFault(rsp: number, e: unknown): void {
+    if (e === GUEST_FAULT && this.faultVector === VEC_GP && !isCanonical(rsp)) this.faultVector = VEC_SS;
+  }
+
   push64(v: number, vhi: number): void {
     const rsp = this.hi[REG_RSP]! * TWO_32 + (this.lo[REG_RSP]! >>> 0) - 8;
-    this.write64(rsp, v, vhi);
+    try {
+      this.write64(rsp, v, vhi);
+    } catch (e) {
+      this.stackFault(rsp, e);
+      throw e;
+    }
     const l = (this.lo[REG_RSP]! - 8) | 0;
     if (l >>> 0 > 0xfffffff7) this.hi[REG_RSP] = (this.hi[REG_RSP]! - 1) | 0;
     this.lo[REG_RSP] = l;
@@ -203,7 +214,13 @@ export abstract class CpuOperands extends CpuInterrupts {
   /** Pops 8 bytes: returns lo, high half in hi64. */
   pop64(): number {
     const rsp = this.hi[REG_RSP]! * TWO_32 + (this.lo[REG_RSP]! >>> 0);
-    const v = this.read64(rsp);
+    let v: number;
+    try {
+      v = this.read64(rsp);
+    } catch (e) {
+      this.stackFault(rsp, e);
+      throw e;
+    }
     const l = (this.lo[REG_RSP]! + 8) | 0;
     if (l >>> 0 < 8) this.hi[REG_RSP] = (this.hi[REG_RSP]! + 1) | 0;
     this.lo[REG_RSP] = l;

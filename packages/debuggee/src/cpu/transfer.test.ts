@@ -144,3 +144,17 @@ describe('privilege, syscall/sysret, iretq, swapgs', () => {
     expect(cpu.getRip()).toBe(BigInt(CODE_BASE));
   });
 });
+
+describe('stack faults', () => {
+  it('raises #SS(0) for a push through a non-canonical RSP', () => {
+    const env = makeTestMachine();
+    vectorTrap(env, 12);
+    env.cpu.setReg(REG_RSP, 0x0000800000000008n);
+    // The handler frame goes to RSP0 only on a privilege change; use an IST stack for the kernel.
+    env.memory.write64(0x5000 + 0x24, 0x90000n);
+    setGate(env.memory, 12, HANDLER + 12 * 8, 0, 1);
+    poke(env.memory, CODE_BASE, '50'); // push rax
+    expect(env.cpu.run(10)).toBe(RUN_HLT);
+    expect(env.cpu.getReg(3)).toBe(12n);
+  });
+});
