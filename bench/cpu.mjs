@@ -25,8 +25,8 @@ const LOOP_BYTES = [...BODY, 0x75, -(BODY.length + 2) & 0xff]; // jnz loop
 const INSTRUCTIONS_PER_ITERATION = LOOP.length + 1;
 const REG_R8 = 8;
 
-/** Instructions per allocation-measuring slice: short enough that most slices see no collection. */
-const smokeSlice = (minMs) => (minMs < 500 ? 50_000 : 200_000);
+/** Instructions per allocation-measuring run: short enough that most runs see no collection. */
+const allocSlice = (minMs) => (minMs < 500 ? 50_000 : 200_000);
 
 async function emulated(minMs) {
   const { SnippetMachine } = await import('../packages/debuggee/dist/cpu/verify/snippet.js');
@@ -51,30 +51,28 @@ async function emulated(minMs) {
   const executed = cpu.instructions - first;
   const mips = executed / elapsed / 1000;
 
-  // Allocation without --expose-gc: heap growth across short slices; a slice during which a
-  // collection ran shows a drop and is left out (its instructions too). heapUsed is live (new-space
-  // allocation is a pointer bump), and the cost of reading it is measured and subtracted.
+  // Allocation without --expose-gc: heap growth (heapUsed is live: new-space allocation is a
+  // pointer bump) across runs of S and of 2S instructions; a run during which a collection happened
+  // shows a drop and is left out. The difference of the medians is what S more instructions
+  // allocate, free of the fixed cost of a run() call and of reading heapUsed.
   const heapUsed = () => process.memoryUsage().heapUsed;
-  let overhead = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < 20; i++) {
-    const a = heapUsed();
-    overhead = Math.min(overhead, heapUsed() - a);
-  }
-  const allocSlice = smokeSlice(minMs);
-  let grown = 0;
-  let counted = 0;
-  for (let i = 0; i < 40; i++) {
-    const i0 = cpu.instructions;
-    const before = heapUsed();
-    cpu.run(allocSlice);
-    const delta = heapUsed() - before - overhead;
-    if (delta >= 0) {
-      grown += delta;
-      counted += cpu.instructions - i0;
+  const measured = allocSlice(minMs);
+  const growth = (n) => {
+    const deltas = [];
+    for (let i = 0; i < 25; i++) {
+      const before = heapUsed();
+      cpu.run(n);
+      const d = heapUsed() - before;
+      if (d >= 0) deltas.push(d);
     }
-  }
-  const bytesPerMillion = counted > 0 ? grown / (counted / 1e6) : null;
-  return { mips, executed, bytesPerMillion };
+    deltas.sort((x, y) => x - y);
+    return deltas.length ? deltas[deltas.length >> 1] : null;
+  };
+  const single = growth(measured);
+  const double = growth(2 * measured);
+  const bytesPerMillion = single === null || double === null ? null : Math.max(0, double - single) / (measured / 1e6);
+  const bytesPerRun = single;
+  return { mips, executed, bytesPerMillion, bytesPerRun };
 }
 
 /** The same loop bytes inside a function gcc assembles; a C driver times it with CLOCK_MONOTONIC. */
@@ -151,6 +149,7 @@ const bench = {
       nativeMips: nativeMips === null ? null : Math.round(nativeMips),
       ratio: nativeMips === null ? null : Math.round((nativeMips / emu.mips) * 10) / 10,
       bytesPerMillionInstructions: emu.bytesPerMillion === null ? null : Math.round(emu.bytesPerMillion),
+      bytesPerRunCall: emu.bytesPerRun,
       targetMet: emu.mips >= 50,
     };
     const notes = [
