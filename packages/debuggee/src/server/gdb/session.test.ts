@@ -248,12 +248,13 @@ describe('execution and stop replies', () => {
     expect(w.packets()).toEqual([`O${hexText('hello\n')}`]);
   });
 
-  it('reports a stopped machine as an exit', () => {
+  it('reports a stopped machine as an exit, with a console line only where gdb accepts one', () => {
     const w = attached();
     w.target.runState = 'stopped';
     const replies = w.send('c');
     expect(outputOf(replies)).toMatch(/the guest machine has stopped/);
     expect(replies.at(-1)).toBe('X06');
+    expect(w.send('?')).toEqual(['X06']);
   });
 
   it('steps while running are refused; a resume while already running waits for the next halt', () => {
@@ -451,6 +452,32 @@ describe('malformed input', () => {
       expect(w.ask(p)).toMatch(/^(E[0-9a-f]{2}|)$/);
     }
     expect(w.ask('qC')).toBe('QC1');
+  });
+
+  it('answers ? with an exit when the guest cannot be halted (never an E or O gdb would wait on)', () => {
+    const w = new SessionWire();
+    w.handshake();
+    w.target.pause = () => {
+      throw new ReferenceError('broken CPU');
+    };
+    expect(w.send('?')).toEqual(['X06']);
+  });
+
+  it('a failing interrupt is reported as text and gdb keeps waiting; a failing resume is an E reply', () => {
+    const w = attached();
+    w.send('c');
+    w.target.pause = () => {
+      throw new TypeError('no pause today');
+    };
+    w.raw('\x03');
+    expect(outputOf(w.packets())).toBe('hvdbg: the guest could not be halted (no pause today)\n');
+    const w2 = attached();
+    w2.target.resume = () => {
+      throw new TypeError('no resume today');
+    };
+    expect(w2.ask('c')).toBe('E02');
+    w2.session.onConsole('not waiting any more\n');
+    expect(w2.packets()).toEqual([]);
   });
 
   it('turns a target bug into E02 instead of an exception', () => {

@@ -385,17 +385,31 @@ export class GdbSession implements TargetListener {
   private haltReason(): string | undefined {
     const halt = this.target.haltInfo();
     if (this.target.state() === 'halted' && halt !== undefined) return this.stopReply(halt);
-    if (this.target.state() === 'stopped') return this.exitReply();
+    if (this.target.state() === 'stopped') return this.exitReply(false);
     this.waiting = true;
-    this.target.pause(this.clientId);
+    try {
+      this.target.pause(this.clientId);
+    } catch (err) {
+      // gdb takes any reply to `?` as a stop (an error, or console text, leaves it waiting
+      // forever), so the only clear answer is an exit; the reason goes to the daemon's log.
+      this.waiting = false;
+      this.log.error({ err }, 'the guest could not be halted for gdb');
+      return EXIT_REPLY;
+    }
     return undefined;
   }
 
   private resume(): string | undefined {
     if (this.target.state() === 'stopped') return this.exitReply();
     this.waiting = true;
-    // Someone else already resumed it: the next halt is still this resume's stop.
-    if (this.target.state() === 'halted') this.target.resume(this.clientId);
+    try {
+      // Someone else already resumed it: the next halt is still this resume's stop.
+      if (this.target.state() === 'halted') this.target.resume(this.clientId);
+    } catch (err) {
+      // gdb reads an error reply to a resume as "still stopped", which is the truth here.
+      this.waiting = false;
+      throw err;
+    }
     return undefined;
   }
 
@@ -437,7 +451,14 @@ export class GdbSession implements TargetListener {
 
   private interrupt(): void {
     if (!this.waiting) return;
-    this.target.pause(this.clientId);
+    try {
+      this.target.pause(this.clientId);
+    } catch (err) {
+      // gdb keeps waiting; a second Ctrl+C lets the user give up on the connection.
+      this.log.error({ err }, 'interrupt: the guest could not be halted');
+      this.sendOutput(`hvdbg: the guest could not be halted (${messageOf(err)})\n`);
+      return;
+    }
     // pause() is a no-op on a guest that halted meanwhile without telling us (or a fake target).
     const halt = this.target.haltInfo();
     if (this.waiting && this.target.state() === 'halted' && halt !== undefined) this.onHalt(halt);
@@ -464,9 +485,10 @@ export class GdbSession implements TargetListener {
     return stopReplyFor(this.target, info, detail, { swbreak: this.swbreak, hwbreak: this.hwbreak });
   }
 
-  private exitReply(): string {
+  /** The machine is gone. `explain` adds a console line, which gdb accepts only while it waits for a stop. */
+  private exitReply(explain = true): string {
     const halt = this.target.haltInfo();
-    this.sendOutput(`hvdbg: the guest machine has stopped (${halt?.reason ?? 'stopped'})\n`);
+    if (explain) this.sendOutput(`hvdbg: the guest machine has stopped (${halt?.reason ?? 'stopped'})\n`);
     return EXIT_REPLY;
   }
 
@@ -483,4 +505,8 @@ export class GdbSession implements TargetListener {
     else this.points.remove(type, address, length);
     return 'OK';
   }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof HvdbgError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
 }

@@ -164,7 +164,15 @@ class GdbStubServer implements GdbStub {
     );
     this.active = { socket, session };
     this.log.info(remote, 'gdb attached');
-    socket.on('data', (chunk: Buffer) => session.receive(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        session.receive(chunk);
+      } catch (err) {
+        // A bug in a handler must cost this connection, never the daemon.
+        this.log.error({ err }, 'gdb session failed; closing the connection');
+        socket.destroy();
+      }
+    });
     socket.once('close', () => {
       session.dispose();
       if (this.active?.socket === socket) this.active = undefined;
