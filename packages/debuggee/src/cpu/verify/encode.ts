@@ -176,6 +176,11 @@ export function rmMemory(rng: Rng, ins: Insn, st: CaseState, reg: number, size: 
   } else if (rng.chance(0.05)) {
     ins.legacy.push(rng.pick([0x26, 0x2e, 0x36, 0x3e])); // ES/CS/SS/DS: ignored in 64-bit mode
   }
+  // 67h: 32-bit addressing. The sum wraps at 4 GiB and the registers' upper halves are ignored,
+  // so they get random upper halves (the data region is below 4 GiB).
+  const addr32 = rng.chance(0.05);
+  if (addr32) ins.legacy.push(0x67);
+  const fit = (v: bigint): bigint => (addr32 ? (rng.u64() & ~0xffff_ffffn) | (v & 0xffff_ffffn) : v);
   const form = rng.int(opt.ripRelative ? 6 : 5);
   const dispKind = rng.int(3); // none, disp8, disp32
   const disp = dispKind === 0 ? 0 : dispKind === 1 ? rng.int(256) - 128 : rng.int(0x20000) - 0x10000;
@@ -193,7 +198,7 @@ export function rmMemory(rng: Rng, ins: Insn, st: CaseState, reg: number, size: 
     const scale = rng.int(4);
     const indexVal = BigInt(rng.int(64));
     const d = target - (indexVal << BigInt(scale));
-    st.set(index, indexVal);
+    st.set(index, fit(indexVal));
     ins.rexX = index >> 3;
     ins.rexB = rng.int(2);
     ins.modrm = [((reg & 7) << 3) | 4, (scale << 6) | ((index & 7) << 3) | 5, ...leBytes(d, 4)];
@@ -205,7 +210,7 @@ export function rmMemory(rng: Rng, ins: Insn, st: CaseState, reg: number, size: 
   const realDisp = mod === 0 ? 0n : BigInt(disp);
   ins.rexB = base >> 3;
   if (form === 0 && (base & 7) !== 4) {
-    st.set(base, target - realDisp);
+    st.set(base, fit(target - realDisp));
     ins.modrm = [(mod << 6) | ((reg & 7) << 3) | (base & 7), ...dispBytes(mod)];
     return offset;
   }
@@ -217,13 +222,13 @@ export function rmMemory(rng: Rng, ins: Insn, st: CaseState, reg: number, size: 
     const index = freeReg(rng, st, [base, ...(opt.avoid ?? [])]);
     if (index !== 4) {
       const indexVal = BigInt(rng.int(129) - 64);
-      st.set(index, indexVal);
+      st.set(index, fit(indexVal));
       indexField = index & 7;
       ins.rexX = index >> 3;
       indexPart = indexVal << BigInt(scale);
     }
   }
-  st.set(base, target - realDisp - indexPart);
+  st.set(base, fit(target - realDisp - indexPart));
   ins.modrm = [(mod << 6) | ((reg & 7) << 3) | 4, (scale << 6) | (indexField << 3) | (base & 7), ...dispBytes(mod)];
   return offset;
 }

@@ -42,13 +42,15 @@ export const mov: Family = (rng) => {
     rmOperand(rng, ins, st, 0, bits);
     ins.imm = immediate(rng, bits === 8 ? 1 : izBytes(bits));
   } else if (form === 3) {
-    // moffs: a 64-bit absolute address, no ModRM.
+    // moffs: a 64-bit absolute address (32-bit with 67h), no ModRM.
     const store = rng.chance(0.5);
     const off = rng.int(0x2000 - bits / 8);
+    const short = rng.chance(0.2);
+    if (short) ins.legacy.push(0x67);
     st.set(0, rng.u64());
     setMemory(st, off, operandValue(rng, bits), bits / 8);
     ins.opcode = [(store ? 0xa2 : 0xa0) | w];
-    ins.imm = leBytes(BigInt(DATA_ADDR + off), 8);
+    ins.imm = leBytes(BigInt(DATA_ADDR + off), short ? 4 : 8);
   } else {
     // movzx/movsx (0F B6/B7/BE/BF) and movsxd (63).
     const reg = pickReg(rng);
@@ -184,13 +186,20 @@ export const stringOp: Family = (rng) => {
     dstOff = srcOff + (rng.int(17) - 8);
   }
   let srcBase = BigInt(DATA_ADDR + srcOff);
-  if ((s.name === 'movs' || s.name === 'cmps' || s.name === 'lods') && rng.chance(0.1)) {
+  // (Not combined with a run off the region: when both operands would fault, which one the CPU
+  // touches first is not architectural.)
+  if ((s.name === 'movs' || s.name === 'cmps' || s.name === 'lods') && !runOff && rng.chance(0.1)) {
     // The source segment can be overridden; ES:RDI cannot.
     const fs = rng.chance(0.5);
     ins.legacy.unshift(fs ? 0x64 : 0x65);
     srcBase -= BigInt(fs ? FS_BASE : GS_BASE);
   }
-  st.set(6, srcBase);
+  // 67h: ESI/EDI/ECX instead of RSI/RDI/RCX. Their upper halves start clear: with dirty upper
+  // halves this CPU zero-extends the registers even when no iteration runs (ECX = 0, or a fault on
+  // the first one), which is microcode behaviour, not architecture.
+  const addr32 = rng.chance(0.1);
+  if (addr32) ins.legacy.push(0x67);
+  st.set(6, addr32 ? srcBase & 0xffff_ffffn : srcBase);
   st.set(7, BigInt(DATA_ADDR + dstOff));
   const acc = operandValue(rng, bits);
   st.set(0, regWithLow(rng, bits, acc));
