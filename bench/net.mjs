@@ -153,8 +153,9 @@ async function immediateLatency(samples) {
 }
 
 async function roundTripLatency(count) {
-  // A running guest with light logging: requests are served between slices, as in real use.
-  const d = await startDaemon({ logsPerSlice: 4, batchSize: 4 });
+  // A running guest logging 10,000 records/s (a busy event, not a flood): requests are served
+  // between slices, as in real use, and the client is not kept busy decoding a saturated stream.
+  const d = await startDaemon({ logsPerSlice: 10, batchSize: 10, emitIntervalNs: 1_000_000 });
   const w = startWorker({ task: 'roundtrip', port: d.port, count });
   const { breakNs, continueNs } = await w.next();
   await w.end();
