@@ -40,14 +40,15 @@ export interface RunningDaemon {
 
 export async function startDaemon(options: DaemonOptions = {}): Promise<RunningDaemon> {
   assertBuilt();
-  const args = [DAEMON_MAIN, '--listen', '127.0.0.1:0', '--log-level', 'warn'];
+  const args = [DAEMON_MAIN, '--listen', '127.0.0.1:0', '--log-level', 'warn', '--exit-with-stdin'];
   if (options.local) args.push('--local');
   if (options.token) args.push('--token', options.token);
   if (options.workload) args.push('--workload', options.workload);
   if (options.vcpus) args.push('--vcpus', String(options.vcpus));
   args.push(...(options.extraArgs ?? []));
   const child = spawn(process.execPath, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // Our end of its stdin is the daemon's lifeline: a crashed test run leaves no daemon behind.
+    stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   });
   let stderr = '';

@@ -45,6 +45,8 @@ export interface DaemonConfig {
   halted: boolean;
   /** Extra names clients may use in the Host header (e.g. a container's service name). */
   allowHosts: string[];
+  /** Shut down when standard input closes: a launcher's lifeline, so its daemon never outlives it. */
+  exitWithStdin: boolean;
 }
 
 /** Default daemon port; clients use it when none is given. */
@@ -77,6 +79,8 @@ export const DEFAULTS: DaemonConfig = {
   halted: false,
   // Loopback names, the bound address and (wildcard binds) interface addresses are always allowed.
   allowHosts: [],
+  // A daemon started by hand or by a service manager ignores its standard input.
+  exitWithStdin: false,
 };
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -167,6 +171,10 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       array: true,
       describe: 'another name clients may reach the daemon by (Host header), e.g. a service name',
     })
+    .option('exit-with-stdin', {
+      type: 'boolean',
+      describe: 'shut down when standard input closes (used by `hvdbg local` so its daemon never outlives it)',
+    })
     .fail((message, err) => {
       throw err instanceof HvdbgError ? err : new HvdbgError('E_CONFIG', message ?? String(err));
     })
@@ -203,6 +211,7 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     if (!isLoopbackHost(config.gdb.host)) throw configError('gdb', 'the gdb port has no authentication: loopback only');
   }
   if (parsed.halted !== undefined) config.halted = parsed.halted;
+  if (parsed['exit-with-stdin'] !== undefined) config.exitWithStdin = parsed['exit-with-stdin'];
   const allow = [...(parsed['allow-host'] ?? []), ...(env.HVDBG_ALLOW_HOSTS ?? '').split(',')];
   config.allowHosts = allow.map((h) => h.trim()).filter((h) => h !== '');
   for (const h of config.allowHosts) {

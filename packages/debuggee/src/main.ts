@@ -94,6 +94,12 @@ async function main(argv: readonly string[]): Promise<number> {
     };
     process.once('SIGINT', () => stop('daemon interrupted (SIGINT)', EXIT_OK));
     process.once('SIGTERM', () => stop('daemon terminated (SIGTERM)', EXIT_OK));
+    if (config.exitWithStdin) {
+      // The launcher holds the other end of our stdin; when it dies (even by SIGKILL) the pipe
+      // closes and we leave too, instead of running on as an orphan.
+      process.stdin.on('data', () => undefined);
+      process.stdin.once('close', () => stop('launcher went away (stdin closed)', EXIT_OK));
+    }
     // A bug that escaped every handler: state is suspect, so tell the clients and leave.
     process.on('uncaughtException', (err) => {
       log.fatal({ err }, 'uncaught exception');

@@ -32,12 +32,13 @@ export async function startLocalDaemon(
   if (!existsSync(DAEMON_MAIN)) {
     throw new HvdbgError('E_CONFIG', `the daemon is not built (${DAEMON_MAIN} is missing): run npm run build`);
   }
-  const args = [DAEMON_MAIN, '--listen', '127.0.0.1:0', '--log-level', 'warn'];
+  // --exit-with-stdin: the daemon leaves when this process does, however it ends.
+  const args = [DAEMON_MAIN, '--listen', '127.0.0.1:0', '--log-level', 'warn', '--exit-with-stdin'];
   if (options.local ?? true) args.push('--local');
   if (options.workload !== undefined) args.push('--workload', options.workload);
   if (options.vcpus !== undefined) args.push('--vcpus', String(options.vcpus));
   args.push(...(options.extraArgs ?? []));
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-STDERR_KEEP);
