@@ -40,6 +40,7 @@ describe('readConfig', () => {
       '--gdb=127.0.0.1:1234',
       '--halted',
       '--allow-host=debuggee',
+      '--exit-with-stdin',
     ]);
     expect(c).toEqual({
       listen: { host: '127.0.0.1', port: 0 },
@@ -55,6 +56,7 @@ describe('readConfig', () => {
       gdb: { host: '127.0.0.1', port: 1234 },
       halted: true,
       allowHosts: ['debuggee'],
+      exitWithStdin: true,
     });
   });
 
