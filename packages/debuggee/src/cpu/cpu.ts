@@ -175,7 +175,7 @@ export class Cpu extends CpuDebugApi {
         const h = this.exitHandler;
         if (this.mtf && h !== null) {
           const r = h.pre(this, EXIT_REASON_MONITOR_TRAP_FLAG, 0);
-          this.flushTlb();
+          this.syncTranslations();
           if (r === EXIT_HALT) return RUN_EXIT_HALT;
         }
       }
@@ -278,7 +278,7 @@ export class Cpu extends CpuDebugApi {
 
   private runOuter(maxInstructions: number): number {
     if (this.shutdown) return RUN_SHUTDOWN; // after a triple fault only a reset (restoreState) helps
-    this.flushTlb(); // pick up EPT / page-table changes made while we were not running
+    this.syncTranslations(); // pick up EPT / page-table changes made while we were not running
     this.eventPending = true;
     this.iter = 0;
     for (;;) {

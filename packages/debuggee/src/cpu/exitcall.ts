@@ -2,8 +2,9 @@
  * Raising guest exceptions and calling the exit handler (SDM Vol. 3C ch. 26 "VM Exits").
  *
  * Exit points test `exitMask[reason]` themselves (one byte load) and call `exitPre`/`exitPost` only
- * when a bit is set. After every handler call the TLB is flushed, because the handler may have
- * changed the shared EPT trap bytes, the paging structures or the registers.
+ * when a bit is set. After every handler call the vCPU re-checks the translation epoch: a handler that
+ * changed EPT trap bits or wrote a paging structure through the debug accessors has bumped it, and
+ * one that wrote control registers flushed through setCr; otherwise the TLB stays warm.
  */
 import type { Cpu } from './cpu.js';
 import { EXIT_HALT, type ExitHandler } from './exits.js';
@@ -27,6 +28,8 @@ export abstract class CpuExitCalls extends CpuFlags {
 
   /** Drops cached translations (TLB and code page); subclasses implement. */
   abstract flushTlb(): void;
+  /** Drops cached translations if `memory.translationEpoch` moved; subclasses implement. */
+  abstract syncTranslations(): void;
 
   /** Raises a guest exception: never returns. `error` < 0 = no error code. */
   raise(vector: number, error = -1): never {
@@ -40,7 +43,7 @@ export abstract class CpuExitCalls extends CpuFlags {
     const h = this.exitHandler;
     if (h === null) return 0;
     const r = h.pre(this as unknown as Cpu, reason, qual);
-    this.flushTlb();
+    this.syncTranslations();
     this.eventPending = true; // the handler may have changed MTF, RFLAGS, interrupts…
     if (r === EXIT_HALT) throw EXIT_ABANDON;
     return r;
@@ -51,7 +54,7 @@ export abstract class CpuExitCalls extends CpuFlags {
     const h = this.exitHandler;
     if (h === null) return;
     const r = h.post(this as unknown as Cpu, reason, qual);
-    this.flushTlb();
+    this.syncTranslations();
     this.eventPending = true;
     if (r === EXIT_HALT) {
       this.stopRequest = RUN_EXIT_HALT;

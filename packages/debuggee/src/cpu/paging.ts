@@ -51,7 +51,10 @@ export abstract class CpuPaging extends CpuTlb {
     let pageSize = 4096;
     let baseErr =
       (access === ACCESS_WRITE ? PF_WR : 0) | (user ? PF_US : 0) | (access === ACCESS_EXEC && nxe ? PF_ID : 0);
+    const tables = commit ? mem.tableFrames : null;
     for (;;) {
+      // A TLB fill depends on this table: writes to it from outside the vCPUs must flush TLBs.
+      if (tables !== null) tables[Math.floor(table / 4096)] = 1;
       const idx = Math.floor(u / 2 ** shift) & 511;
       const ea = table + idx * 8;
       this.walkAddrs[4 - level] = ea;
@@ -108,7 +111,7 @@ export abstract class CpuPaging extends CpuTlb {
       const e = mem.read32(ea);
       const leaf = i === levels - 1;
       const want = PTE_A | (leaf && access === ACCESS_WRITE ? PTE_D : 0);
-      if ((e & want) !== want) mem.write32(ea, e | want);
+      if ((e & want) !== want) this.setTableBits(ea, e | want);
     }
     const dirty = (access === ACCESS_WRITE || (lo & PTE_D) !== 0) && true;
     let perm = PERM_RS | (us ? PERM_RU : 0);
@@ -120,6 +123,19 @@ export abstract class CpuPaging extends CpuTlb {
     const global = (lo & PTE_G) !== 0 && (this.cr4 & CR4_PGE) !== 0;
     this.tlbInsert(Math.floor(lin / 4096), Math.floor(pa / 4096), perm, global);
     return pa;
+  }
+
+  /**
+   * Stores an accessed/dirty update. Written straight into the frame so the processor's own update
+   * does not move `translationEpoch` (that would flush every vCPU for no reason).
+   */
+  private setTableBits(ea: number, v: number): void {
+    const mem = this.memory;
+    const pfn = Math.floor(ea / 4096);
+    if (mem.isRamFrame(pfn)) {
+      mem.view(pfn).setUint32(ea & 0xfff, v >>> 0, true);
+      mem.generation[pfn]!++;
+    } else mem.write32(ea, v);
   }
 
   // ---- Debug accessors (no exits, no A/D updates, no TLB fill) ----

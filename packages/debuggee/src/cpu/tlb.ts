@@ -7,6 +7,12 @@
  * goes through the walker and sets D) and the EPT trap bits (a trapped access never hits, so it
  * reaches the slow path which calls the exit). MMIO frames are never entered.
  * Global entries (PTE.G with CR4.PGE) survive CR3 writes; INVLPG drops one page.
+ *
+ * Beyond what the hardware flushes on (CR0/CR3/CR4/EFER writes, INVLPG, restoreState), the TLB is
+ * dropped when `memory.translationEpoch` moved: the EPT trap bits changed, or the debugger, the
+ * hypervisor or a device wrote a frame some vCPU walked as a paging structure. The epoch is
+ * compared at run entry and after each exit-handler call, the only points where such a change can
+ * appear, so an exit that changes nothing costs no refill.
  */
 import { CpuExitCalls } from './exitcall.js';
 
@@ -59,6 +65,18 @@ export abstract class CpuTlb extends CpuExitCalls {
     this.writeMask = user ? PERM_WU : PERM_WS;
     this.execMask = user ? PERM_XU : PERM_XS;
     this.fetchLimit = 0;
+  }
+
+  /** `memory.translationEpoch` this TLB is consistent with. */
+  private tlbEpoch = -1;
+
+  /** Flushes when translations may be stale (see the file comment); one compare otherwise. */
+  syncTranslations(): void {
+    const e = this.memory.translationEpoch;
+    if (e !== this.tlbEpoch) {
+      this.tlbEpoch = e;
+      this.flushTlb();
+    }
   }
 
   flushTlb(): void {

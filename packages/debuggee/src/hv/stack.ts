@@ -56,9 +56,8 @@ export function guestTime(cpu: HvCpu): bigint {
 export function createHypervisorStack(o: StackOptions): HypervisorStack {
   const queue = new MessageQueue({ lossless: o.lossless ?? false, ...o.queue });
   const ept = new EptManager(o.ept);
-  ept.onChange = () => {
-    for (const cpu of o.cpus) (cpu as DebugCpu & { flushTlb?: () => void }).flushTlb?.();
-  };
+  // Every vCPU compares the memory's translation epoch at run entry and after each exit call.
+  ept.onChange = () => o.memory.invalidateTranslations();
   const registry = new EventRegistry();
   const breakpoints = new BreakpointTable(ept);
   const code = new CustomCodeRunner(

@@ -34,6 +34,18 @@ export class PhysicalMemory {
   readonly views: (DataView | undefined)[];
   /** Write generation per RAM frame; bumped by every write. */
   readonly generation: Uint32Array;
+  /**
+   * 1 for frames a vCPU has walked as a paging structure (set by the CPU's page walker when it
+   * fills its TLB). A write through this object to such a frame may make cached translations stale.
+   */
+  readonly tableFrames: Uint8Array;
+  /**
+   * Bumped whenever translations cached by the vCPUs (TLBs) may be stale: a write through this
+   * object to a paging-structure frame, or a change of the EPT trap bits (`invalidateTranslations`).
+   * Each vCPU compares it at run entry and after every exit-handler call and flushes on a change,
+   * so nobody has to flush every vCPU by hand and nothing flushes when nothing changed.
+   */
+  translationEpoch = 0;
   private readonly mmio: MmioRegion[] = [];
   /** 1 for frames that overlap an MMIO window: never mapped directly into a TLB. */
   private readonly mmioFrames = new Map<number, MmioRegion>();
@@ -45,6 +57,12 @@ export class PhysicalMemory {
     this.frames = new Array(this.frameCount).fill(undefined);
     this.views = new Array(this.frameCount).fill(undefined);
     this.generation = new Uint32Array(this.frameCount);
+    this.tableFrames = new Uint8Array(this.frameCount);
+  }
+
+  /** Makes every vCPU drop its cached translations before it next executes (EPT bits changed). */
+  invalidateTranslations(): void {
+    this.translationEpoch++;
   }
 
   isRam(pa: number): boolean {
@@ -110,6 +128,7 @@ export class PhysicalMemory {
       else if (size === 2) v.setUint16(off, value, true);
       else v.setUint32(off, value >>> 0, true);
       this.generation[pfn]++;
+      if (this.tableFrames[pfn] !== 0) this.translationEpoch++;
       return;
     }
     const r = this.region(pa);
@@ -186,6 +205,7 @@ export class PhysicalMemory {
       if (a >= 0 && a < this.size && !this.mmioFrames.has(pfn)) {
         this.frame(pfn).set(bytes.subarray(i, i + n), off);
         this.generation[pfn]++;
+        if (this.tableFrames[pfn] !== 0) this.translationEpoch++;
       } else {
         for (let k = 0; k < n; k++) this.writeSmall(a + k, 1, bytes[i + k]!);
       }
