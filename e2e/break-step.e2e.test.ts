@@ -1,22 +1,12 @@
 /** Scenario 1: break on !syscall for one pid; read registers and memory; step; continue. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningDaemon, startDaemon } from './harness.js';
-import { connect, type Recorder, readU64, waitFor } from './session.js';
+import { describe, expect, it } from 'vitest';
+import { readU64, useDaemonWithController, waitFor } from './session.js';
 
 describe('break on a syscall of one process', () => {
-  let daemon: RunningDaemon;
-  let ctl: Recorder;
-
-  beforeAll(async () => {
-    daemon = await startDaemon();
-    ctl = await connect(daemon.url);
-  });
-  afterAll(async () => {
-    await ctl?.close();
-    await daemon?.stop();
-  });
+  const fixture = useDaemonWithController();
 
   it('halts in the sysloop process, reads state, steps and continues', async () => {
+    const { ctl } = fixture;
     // sysloop is pid 5 in the mixed workload (guest/BOOT.md); getpid is syscall 0x27.
     const added = await ctl.run('!syscall 27 pid 5');
     expect(added.lines.join('\n')).toMatch(/event 0x0 registered/);

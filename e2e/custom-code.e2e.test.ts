@@ -3,24 +3,14 @@
  * after CPUID (stage post), writes GUEST_REGS.rax through RDX, and stores a marker in its
  * pre-allocated buffer (RCX), whose content comes back to the client after each run.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningDaemon, startDaemon } from './harness.js';
-import { connect, type Recorder, waitFor } from './session.js';
+import { describe, expect, it } from 'vitest';
+import { useDaemonWithController, waitFor } from './session.js';
 
 describe('custom code on !cpuid', () => {
-  let daemon: RunningDaemon;
-  let ctl: Recorder;
-
-  beforeAll(async () => {
-    daemon = await startDaemon();
-    ctl = await connect(daemon.url);
-  });
-  afterAll(async () => {
-    await ctl?.close();
-    await daemon?.stop();
-  });
+  const fixture = useDaemonWithController();
 
   it('fakes EAX of leaf 1 and returns its buffer', async () => {
+    const { ctl } = fixture;
     // mov qword [rdx], 0x12345678   ; GUEST_REGS.rax
     // mov dword [rcx], 0x0eadbeef   ; the event buffer
     // ret
@@ -39,6 +29,7 @@ describe('custom code on !cpuid', () => {
   });
 
   it('rejects a code buffer without ret when the event is added', async () => {
+    const { ctl } = fixture;
     const outcome = await ctl.session.execute('!cpuid code { 90 90 90 }');
     expect(outcome.ok).toBe(false);
     expect(outcome.error?.code).toBe('E_CODE_INVALID');

@@ -2,26 +2,16 @@
  * Scenarios 4 and 5: an !epthook is invisible to the guest's own checksum of its code, and !monitor
  * reports writes to a kernel variable without stopping them.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningDaemon, startDaemon } from './harness.js';
-import { connect, type Recorder, readU64, sleep, symbolAddress, waitFor } from './session.js';
+import { describe, expect, it } from 'vitest';
+import { readU64, sleep, symbolAddress, useDaemonWithController, waitFor } from './session.js';
 
 const checksums = (text: string) => [...text.matchAll(/code checksum: ([0-9a-f]{8})/g)].map((m) => m[1]);
 
 describe('hidden hooks', () => {
-  let daemon: RunningDaemon;
-  let ctl: Recorder;
-
-  beforeAll(async () => {
-    daemon = await startDaemon();
-    ctl = await connect(daemon.url);
-  });
-  afterAll(async () => {
-    await ctl?.close();
-    await daemon?.stop();
-  });
+  const fixture = useDaemonWithController();
 
   it('!epthook fires but the guest checksum of its code is unchanged', async () => {
+    const { ctl } = fixture;
     const first = await waitFor('a heartbeat checksum', () => checksums(ctl.console())[0], 60_000);
     const target = await symbolAddress(ctl.session, 'do_getpid');
     const before = await ctl.session.request('mem.read', { address: target, length: 16, space: 'virtual' });
@@ -41,6 +31,7 @@ describe('hidden hooks', () => {
   });
 
   it('!monitor w on a kernel variable reports the writes and lets them happen', async () => {
+    const { ctl } = fixture;
     const jiffies = await symbolAddress(ctl.session, 'jiffies');
     const start = await readU64(ctl.session, jiffies);
     const added = await ctl.run(

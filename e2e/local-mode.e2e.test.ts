@@ -1,22 +1,13 @@
 /** Scenario 7: local mode refuses a break action with a clear message; scripts still work. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningDaemon, runCli, startDaemon } from './harness.js';
-import { connect, type Recorder, waitFor } from './session.js';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './harness.js';
+import { useDaemonWithController, waitFor } from './session.js';
 
 describe('local mode', () => {
-  let daemon: RunningDaemon;
-  let ctl: Recorder;
-
-  beforeAll(async () => {
-    daemon = await startDaemon({ local: true });
-    ctl = await connect(daemon.url);
-  });
-  afterAll(async () => {
-    await ctl?.close();
-    await daemon?.stop();
-  });
+  const fixture = useDaemonWithController({ local: true });
 
   it('refuses an event whose action is a break, from the command and from a raw request', async () => {
+    const { ctl } = fixture;
     const outcome = await ctl.session.execute('!syscall');
     expect(outcome.ok).toBe(false);
     expect(outcome.error?.code).toBe('E_LOCAL_MODE');
@@ -38,6 +29,7 @@ describe('local mode', () => {
   });
 
   it('still runs scripts', async () => {
+    const { ctl } = fixture;
     await ctl.run('!cpuid script { printf("leaf %x\\n", @eax); }');
     const hit = await waitFor('a script message', () => ctl.logs[0]);
     expect(hit.text).toMatch(/^leaf [0-9a-f]+\n$/);

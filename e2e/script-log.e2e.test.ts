@@ -6,24 +6,14 @@
  * it, so consecutive firings must see consecutive counter values — any lost, duplicated or
  * reordered message shows up as a gap.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningDaemon, startDaemon } from './harness.js';
-import { connect, type Recorder, readU64, sleep, symbolAddress, waitFor } from './session.js';
+import { describe, expect, it } from 'vitest';
+import { readU64, sleep, symbolAddress, useDaemonWithController, waitFor } from './session.js';
 
 describe('script action logging syscalls', () => {
-  let daemon: RunningDaemon;
-  let ctl: Recorder;
-
-  beforeAll(async () => {
-    daemon = await startDaemon({ workload: 'syscalls', vcpus: 1 });
-    ctl = await connect(daemon.url);
-  });
-  afterAll(async () => {
-    await ctl?.close();
-    await daemon?.stop();
-  });
+  const fixture = useDaemonWithController({ workload: 'syscalls', vcpus: 1 });
 
   it('logs every syscall, in order, matching the guest counter', async () => {
+    const { ctl } = fixture;
     const counter = await symbolAddress(ctl.session, 'syscall_count');
     await ctl.run(`!syscall imm no script { printf("%llx %llx\\n", @rax, poi(${counter.toString(16)})); }`);
     await sleep(1500);

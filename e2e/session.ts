@@ -5,7 +5,8 @@
 
 import { type CommandOutcome, DebugSession } from '@hvdbg/debugger';
 import type { HaltInfo, LogRecord } from '@hvdbg/protocol';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { type DaemonOptions, type RunningDaemon, startDaemon } from './harness.js';
 
 export interface Recorder {
   session: DebugSession;
@@ -81,4 +82,21 @@ export async function symbolAddress(session: DebugSession, name: string): Promis
   const found = symbols.find((s) => s.name === name || `${s.module}!${s.name}` === name);
   if (found === undefined) throw new Error(`no symbol ${name}`);
   return found.address;
+}
+
+/**
+ * Registers the usual lifecycle for a describe block: one daemon started with `options` and one
+ * controller connected to it before the tests, both stopped after. Read the fields inside tests.
+ */
+export function useDaemonWithController(options: DaemonOptions = {}): { daemon: RunningDaemon; ctl: Recorder } {
+  const fixture = {} as { daemon: RunningDaemon; ctl: Recorder };
+  beforeAll(async () => {
+    fixture.daemon = await startDaemon(options);
+    fixture.ctl = await connect(fixture.daemon.url);
+  });
+  afterAll(async () => {
+    await fixture.ctl?.close();
+    await fixture.daemon?.stop();
+  });
+  return fixture;
 }
