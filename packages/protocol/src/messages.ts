@@ -365,12 +365,43 @@ export const LOG_KIND_ERROR = 3;
 export const LOG_KIND_SCRIPT = 5;
 export const LOG_KIND_BUFFER = 6;
 
+/** What a `stateChanged` notice says was changed (issue 7: every state change is announced). */
+export type StateChangeKind = 'registers' | 'memory' | 'breakpoints' | 'core' | 'msr' | 'shortCircuit' | 'queue';
+
+export const STATE_CHANGE_KINDS: readonly StateChangeKind[] = [
+  'registers',
+  'memory',
+  'breakpoints',
+  'core',
+  'msr',
+  'shortCircuit',
+  'queue',
+];
+
+/**
+ * A successful state change made by a client (or the gdb stub), announced to every client in
+ * stream order so caches of other clients stay coherent. Events have their own `eventsChanged`.
+ */
+export interface StateChangedNotice {
+  t: 'stateChanged';
+  what: StateChangeKind;
+  byClient: number;
+  vcpu?: number;
+  /** Memory: first address written (its space is in `detail`). */
+  address?: bigint;
+  /** Memory: bytes written. */
+  length?: number;
+  /** Human-readable specifics: register name, breakpoint id and action, MSR number, … */
+  detail?: string;
+}
+
 export type Notification =
   | ({ t: 'halted' } & HaltInfo)
   | { t: 'resumed'; byClient?: number; step?: boolean }
   | { t: 'log'; batch: LogRecord[] }
   | { t: 'console'; text: string }
   | { t: 'eventsChanged'; byClient?: number }
+  | StateChangedNotice
   | { t: 'clientJoined'; clientId: number; role: Role; name: string }
   | { t: 'clientLeft'; clientId: number; reason: string }
   | { t: 'roleChanged'; clientId: number; role: Role }

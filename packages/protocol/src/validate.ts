@@ -26,6 +26,7 @@ import {
   optNested,
   optStr,
   optU32,
+  optU64,
   plainValue,
   str,
   strValue,
@@ -45,6 +46,7 @@ import type {
   ServerMessage,
   WelcomeMessage,
 } from './messages.js';
+import { STATE_CHANGE_KINDS } from './messages.js';
 import { errorBody, guestModule, haltInfo, ROLES, RUN_STATES } from './records.js';
 import { MODES } from './results.js';
 
@@ -197,6 +199,16 @@ const NOTIFICATIONS: { readonly [T in Notification['t']]: (o: Obj) => Extract<No
   log: (o) => ({ t: 'log', batch: list(o, 'batch', 'log', LIMITS.maxLogBatch, logRecord) }),
   console: (o) => ({ t: 'console', text: str(o, 'text', 'console') }),
   eventsChanged: (o) => compact({ t: 'eventsChanged' as const, byClient: optU32(o, 'byClient', 'eventsChanged') }),
+  stateChanged: (o) =>
+    compact({
+      t: 'stateChanged' as const,
+      what: oneOf(o, 'what', 'stateChanged', STATE_CHANGE_KINDS),
+      byClient: u32(o, 'byClient', 'stateChanged'),
+      vcpu: optU32(o, 'vcpu', 'stateChanged'),
+      address: optU64(o, 'address', 'stateChanged'),
+      length: optU32(o, 'length', 'stateChanged'),
+      detail: optStr(o, 'detail', 'stateChanged'),
+    }),
   clientJoined: (o) => ({
     t: 'clientJoined',
     clientId: u32(o, 'clientId', 'clientJoined'),
