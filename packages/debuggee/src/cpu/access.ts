@@ -13,6 +13,7 @@ import {
   EPT_WRITE_TRAP,
   EXIT_REASON_EPT_VIOLATION,
   EXIT_SKIP,
+  EXIT_WANT_POST,
   EXIT_WANT_PRE,
 } from './exits.js';
 import { EXIT_SKIP_INSN, VEC_GP, VEC_PF } from './faults.js';
@@ -39,52 +40,119 @@ export abstract class CpuAccess extends CpuPaging {
     return pa;
   }
 
-  /** Calls the EPT violation exit when the frame is trapped for this access. */
-  eptCheck(pa: number, lin: number, size: number, access: number): void {
-    const e = this.ept[Math.floor(pa / 4096)] ?? 0;
+  /** Physical address of the second page of the last slow-path access, or -1 if it did not cross. */
+  private splitPa = -1;
+  /** Access bits (EPT_ACCESS_*) of this instruction's EPT violations owed a `post` call, 0 = none. */
+  eptPostQual = 0;
+  /** Work is due after the current instruction retires (MTF, TF single-step, EPT violation post). */
+  postStep = false;
+
+  /**
+   * Translates a slow-path access of `size` bytes at `lin` (both pages of a page-crossing access,
+   * before any byte moves, so a fault leaves memory untouched) and makes its one EPT check. Returns
+   * the physical address of the first byte; `splitPa` holds the second page's, or -1.
+   */
+  private slowTranslate(lin: number, size: number, access: number): number {
+    if (!isCanonical(lin)) this.raise(VEC_GP, 0);
+    const pa = this.translateOrFault(lin, access);
+    let pa2 = -1;
+    // The second page faults at its first byte (CR2 = page start), as on hardware.
+    if ((lin & 0xfff) + size > 4096) pa2 = this.translateOrFault(lin - (lin & 0xfff) + 4096, access);
+    this.splitPa = pa2;
+    this.eptCheck(pa, pa2, lin, size, access);
+    return pa;
+  }
+
+  /**
+   * One EPT violation exit per architectural access (SDM Vol. 3C §28.3.3.2), whatever its size and
+   * even across a page boundary: `exitLinear` is its first byte, `exitSize` its full size, and
+   * `exitAddress` the physical address of its first byte in a trapped frame (the start unless only
+   * the second page is trapped). EXIT_SKIP retires the instruction before any byte is stored; a
+   * requested `post` call is made when the instruction retires.
+   */
+  eptCheck(pa: number, pa2: number, lin: number, size: number, access: number): void {
+    const mask = this.exitMask[EXIT_REASON_EPT_VIOLATION]!;
+    if ((mask & EXIT_WANT_PRE) === 0) return;
     const bit = access === ACCESS_WRITE ? EPT_WRITE_TRAP : EPT_READ_TRAP;
-    if ((e & bit) === 0 || (this.exitMask[EXIT_REASON_EPT_VIOLATION]! & EXIT_WANT_PRE) === 0) return;
-    this.exitAddress = pa;
+    const first = (this.ept[Math.floor(pa / 4096)] ?? 0) & bit;
+    if (first === 0 && (pa2 < 0 || ((this.ept[Math.floor(pa2 / 4096)] ?? 0) & bit) === 0)) return;
+    const q = access === ACCESS_WRITE ? EPT_ACCESS_WRITE : EPT_ACCESS_READ;
+    this.exitAddress = first !== 0 ? pa : pa2;
     this.exitLinear = lin;
     this.exitSize = size;
-    this.exitAccess = access === ACCESS_WRITE ? EPT_ACCESS_WRITE : EPT_ACCESS_READ;
-    const q = this.exitAccess;
+    this.exitAccess = q;
     if (this.exitPre(EXIT_REASON_EPT_VIOLATION, q) === EXIT_SKIP) throw EXIT_SKIP_INSN;
+    if ((mask & EXIT_WANT_POST) !== 0) {
+      this.eptPostQual |= q;
+      this.postStep = true; // the retirement path makes the post call
+    }
   }
 
   private readSlow(lin: number, size: number): number {
-    if (!isCanonical(lin)) this.raise(VEC_GP, 0);
-    if ((lin & 0xfff) + size > 4096) {
-      let v = 0;
-      for (let i = 0; i < size; i++) v |= this.readSlow(lin + i, 1) << (8 * i);
-      return size === 4 ? v : v & 0xffff;
-    }
-    const pa = this.translateOrFault(lin, ACCESS_READ);
-    this.eptCheck(pa, lin, size, ACCESS_READ);
+    const pa = this.slowTranslate(lin, size, ACCESS_READ);
+    const pa2 = this.splitPa;
     const m = this.memory;
-    return size === 1 ? m.read8(pa) : size === 2 ? m.read16(pa) : m.read32(pa) | 0;
+    if (pa2 < 0) return size === 1 ? m.read8(pa) : size === 2 ? m.read16(pa) : m.read32(pa) | 0;
+    const n1 = 4096 - (lin & 0xfff);
+    let v = 0;
+    for (let i = 0; i < size; i++) v |= m.read8(i < n1 ? pa + i : pa2 + i - n1) << (8 * i);
+    return size === 4 ? v : v & 0xffff;
+  }
+
+  /** Low half returned, high half in `hi64`. */
+  private read64Slow(lin: number): number {
+    const pa = this.slowTranslate(lin, 8, ACCESS_READ);
+    const pa2 = this.splitPa;
+    const m = this.memory;
+    if (pa2 < 0) {
+      const lo = m.read32(pa) | 0;
+      this.hi64 = m.read32(pa + 4) | 0;
+      return lo;
+    }
+    const n1 = 4096 - (lin & 0xfff);
+    let lo = 0;
+    let hi = 0;
+    for (let i = 0; i < 8; i++) {
+      const b = m.read8(i < n1 ? pa + i : pa2 + i - n1);
+      if (i < 4) lo |= b << (8 * i);
+      else hi |= b << (8 * (i - 4));
+    }
+    this.hi64 = hi;
+    return lo;
   }
 
   private writeSlow(lin: number, size: number, v: number): void {
-    if (!isCanonical(lin)) this.raise(VEC_GP, 0);
+    const pa = this.slowTranslate(lin, size, ACCESS_WRITE);
+    const pa2 = this.splitPa;
     const m = this.memory;
-    if ((lin & 0xfff) + size > 4096) {
-      // Both pages must be writable before any byte is stored.
+    if (pa2 >= 0) {
       const n1 = 4096 - (lin & 0xfff);
-      const pa1 = this.translateOrFault(lin, ACCESS_WRITE);
-      const pa2 = this.translateOrFault(lin + n1, ACCESS_WRITE);
-      this.eptCheck(pa1, lin, size, ACCESS_WRITE);
-      this.eptCheck(pa2, lin + n1, size, ACCESS_WRITE);
-      for (let i = 0; i < size; i++) m.write8(i < n1 ? pa1 + i : pa2 + i - n1, (v >>> (8 * i)) & 0xff);
+      for (let i = 0; i < size; i++) m.write8(i < n1 ? pa + i : pa2 + i - n1, (v >>> (8 * i)) & 0xff);
       this.eventPending = true;
       return;
     }
-    const pa = this.translateOrFault(lin, ACCESS_WRITE);
-    this.eptCheck(pa, lin, size, ACCESS_WRITE);
     if (size === 1) m.write8(pa, v);
     else if (size === 2) m.write16(pa, v);
     else m.write32(pa, v);
     // An MMIO write may have raised an interrupt line.
+    if (!m.isRamFrame(Math.floor(pa / 4096))) this.eventPending = true;
+  }
+
+  private write64Slow(lin: number, lo: number, hi: number): void {
+    const pa = this.slowTranslate(lin, 8, ACCESS_WRITE);
+    const pa2 = this.splitPa;
+    const m = this.memory;
+    if (pa2 >= 0) {
+      const n1 = 4096 - (lin & 0xfff);
+      for (let i = 0; i < 8; i++) {
+        const b = i < 4 ? lo >>> (8 * i) : hi >>> (8 * (i - 4));
+        m.write8(i < n1 ? pa + i : pa2 + i - n1, b & 0xff);
+      }
+      this.eventPending = true;
+      return;
+    }
+    m.write32(pa, lo);
+    m.write32(pa + 4, hi);
     if (!m.isRamFrame(Math.floor(pa / 4096))) this.eventPending = true;
   }
 
@@ -131,10 +199,7 @@ export abstract class CpuAccess extends CpuPaging {
         return v.getInt32(off, true);
       }
     }
-    // Check the whole quadword before reading (a fault must not leave half a read behind).
-    const lo = this.readSlow(lin, 4);
-    this.hi64 = this.readSlow(lin + 4, 4);
-    return lo;
+    return this.read64Slow(lin);
   }
 
   write8(lin: number, v: number): void {
@@ -190,10 +255,7 @@ export abstract class CpuAccess extends CpuPaging {
         return;
       }
     }
-    // Probe both halves for writability first so a fault leaves memory untouched.
-    this.probeWrite(lin, 8);
-    this.writeSlow(lin, 4, lo);
-    this.writeSlow(lin + 4, 4, hi);
+    this.write64Slow(lin, lo, hi);
   }
 
   /** Raises the fault a write of `size` bytes at `lin` would raise, without writing. */

@@ -20,6 +20,7 @@ import { RUN_BUDGET, RUN_EXIT_HALT, RUN_HLT, RUN_SHUTDOWN, RUN_TRIPLE_FAULT } fr
 import {
   EXIT_HALT,
   EXIT_REASON_EPT_EXECUTE,
+  EXIT_REASON_EPT_VIOLATION,
   EXIT_REASON_EXCEPTION_NMI,
   EXIT_REASON_EXTERNAL_INTERRUPT,
   EXIT_REASON_MODE_CHANGE,
@@ -105,8 +106,6 @@ export class Cpu extends CpuDebugApi {
 
   // ---------------------------------------------------------------- execution
 
-  /** MTF or TF single-stepping is active: run the post-instruction hook. */
-  private postStep = false;
   /** RFLAGS.TF was set at the start of the current instruction. */
   private tfArmed = false;
 
@@ -167,6 +166,12 @@ export class Cpu extends CpuDebugApi {
       }
       this.instructions++;
       if (this.postStep) {
+        if (this.eptPostQual !== 0) {
+          // EPT violation `post` calls wait for retirement: the access is done and RIP committed.
+          const q = this.eptPostQual;
+          this.eptPostQual = 0;
+          this.exitPost(EXIT_REASON_EPT_VIOLATION, q);
+        }
         if (this.tfArmed) {
           // RFLAGS.TF was set when the instruction began: single-step trap (SDM Vol. 3B §18.3.1.4).
           this.dr[6] = this.dr[6]! | DR6_BS;
@@ -294,6 +299,7 @@ export class Cpu extends CpuDebugApi {
 
   private onThrow(e: unknown): number {
     this.sysAccess = false;
+    this.eptPostQual = 0; // a faulted, abandoned or skipped instruction gets no post call
     if (e === GUEST_FAULT) return this.handleFault(this.faultVector, this.faultError);
     if (e === EXIT_ABANDON) {
       this.faultSoft = false;

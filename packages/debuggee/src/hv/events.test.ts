@@ -192,6 +192,25 @@ describe('event kinds on real instructions', () => {
     expect(g.memory.read32(DATA + 0x20)).toBe(0x77); // outside the range: written
   });
 
+  it('!monitor w on a u64: one firing at its address; stage all runs the post pass after the store', () => {
+    // mov [DATA+0x18], rax ; add qword [DATA+0x18], 1 ; hlt
+    const { g, cpu, add } = guest('48890425 18000200 48830425 18000200 01 f4');
+    cpu.setReg(0, 0x1122334455667788n);
+    add(
+      { kind: 'monitor', access: 'w', rangeStart: BigInt(DATA + 0x18), rangeEnd: BigInt(DATA + 0x1f), stage: 'all' },
+      'printf("%x %llx rip=%x\\n", $context, dq($context), @rip);',
+    );
+    g.run();
+    const p = (n: number) => n.toString(16);
+    // pre (before the store), post (after it, RIP past the instruction), for each instruction.
+    expect(g.texts()).toEqual([
+      `${p(DATA + 0x18)} 0 rip=${p(CODE)}\n`,
+      `${p(DATA + 0x18)} 1122334455667788 rip=${p(CODE + 8)}\n`,
+      `${p(DATA + 0x18)} 1122334455667788 rip=${p(CODE + 8)}\n`,
+      `${p(DATA + 0x18)} 1122334455667789 rip=${p(CODE + 17)}\n`,
+    ]);
+  });
+
   it('!trace instrument-step fires once per instruction', () => {
     const { g, add } = guest('90 90 90 f4');
     add({ kind: 'trace', direction: 'instrument-step' }, 'printf("t %x\\n", $context);');

@@ -276,8 +276,8 @@ export class Hypervisor implements ExitHandler<HvCpu> {
 
   /**
    * A new pre walk forgets post events left by an exit whose post never came (the instruction
-   * faulted), but not those of the same instruction and reason: the CPU may report one access in
-   * parts, and the post pass after the instruction covers them all.
+   * faulted), but not those of the same instruction and reason: a read-modify-write reports its
+   * read and its write, and the one post call after the instruction covers both.
    */
   private resetPost(st: CoreState, cpu: HvCpu, reason: number): void {
     if (st.postCount > 0 && st.postReason === reason && st.postInstruction === cpu.instructions) return;
@@ -308,8 +308,8 @@ export class Hypervisor implements ExitHandler<HvCpu> {
         if (Number.isNaN(ctx)) continue; // NO_MATCH
         if (ev.pid !== ANY_FILTER && this.awareness.pid(cpu.index) !== ev.pid) continue;
         if (reason === EXIT_REASON_EPT_VIOLATION) {
-          // One firing per instruction (as HyperDbg's EPT violation + restore/step does), even
-          // when the CPU checks an access in parts (both halves of a u64, both pages of a split).
+          // One firing per instruction (as HyperDbg's EPT violation + restore/step does): the CPU
+          // reports each access once, but a read-modify-write makes a read and a write access.
           if (ev.lastCore === cpu.index && ev.lastInstruction === cpu.instructions) continue;
           ev.lastCore = cpu.index;
           ev.lastInstruction = cpu.instructions;
