@@ -395,6 +395,9 @@ export interface StateChangedNotice {
   detail?: string;
 }
 
+/** A state change as its maker describes it; the daemon adds who made it. */
+export type StateChange = Omit<StateChangedNotice, 't' | 'byClient'>;
+
 export type Notification =
   | ({ t: 'halted' } & HaltInfo)
   | { t: 'resumed'; byClient?: number; step?: boolean }

@@ -20,6 +20,7 @@ import {
   PROTOCOL_VERSION,
   type Role,
   SERVER_VERSION,
+  type StateChange,
   type StatusInfo,
   type WelcomeMessage,
   WS_OPTIONS,
@@ -294,6 +295,11 @@ export class DebuggeeServer implements SessionHost, TargetListener {
 
   onEventsChanged(): void {
     this.broadcast(this.acting === undefined ? { t: 'eventsChanged' } : { t: 'eventsChanged', byClient: this.acting });
+  }
+
+  /** A change a client (or the gdb stub) made succeeded: every client hears of it, in stream order. */
+  announce(byClient: number, change: StateChange): void {
+    this.broadcast({ t: 'stateChanged', ...change, byClient });
   }
 
   // -- internals ----------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import {
   type RequestMessage,
   type Role,
   type ServerMessage,
+  type StateChange,
   type StatusInfo,
   type WelcomeMessage,
 } from '@hvdbg/protocol';
@@ -56,6 +57,8 @@ export interface SessionHost {
    * eventsChanged) name that client, and a resume or step gets the guest going without delay.
    */
   runAs<T>(clientId: number, fn: () => T): T;
+  /** Tells every client that `byClient` changed the guest's state. */
+  announce(byClient: number, change: StateChange): void;
 }
 
 /** WebSocket close codes (RFC 6455 §7.4.1). */
@@ -97,6 +100,7 @@ export class Session implements Member {
       client: this,
       roles: host.roles,
       status: () => host.status(),
+      announce: (change) => host.announce(id, change),
       closeAfterResponse: (reason) => {
         this.closeReason = reason;
       },

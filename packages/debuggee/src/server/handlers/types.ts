@@ -3,7 +3,7 @@
  * returns the op's result; it throws HvdbgError for anything the user caused. Roles are checked
  * before a handler runs, and the message was validated before that.
  */
-import type { RequestArgs, RequestOp, RequestResults, StatusInfo } from '@hvdbg/protocol';
+import type { RequestArgs, RequestOp, RequestResults, StateChange, StatusInfo } from '@hvdbg/protocol';
 import type { DebugTarget } from '../../target.js';
 import type { Member, Roles } from '../roles.js';
 
@@ -14,6 +14,11 @@ export interface RequestContext {
   readonly roles: Roles;
   /** The daemon-wide status report. */
   status(): StatusInfo;
+  /**
+   * Announces a change this request made (`stateChanged` naming the caller) to every client. Call it
+   * only once the change succeeded, so a refused or failed request announces nothing.
+   */
+  announce(change: StateChange): void;
   /** Closes the caller's connection once its response has been sent. */
   closeAfterResponse(reason: string): void;
 }
