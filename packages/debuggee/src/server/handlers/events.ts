@@ -11,6 +11,7 @@ export const eventHandlers: Handlers<'event.add' | 'event.list' | 'event.modify'
     'event.modify': (ctx, args) => ({ affected: ctx.target.modifyEvent(args.id, args.action) }),
     'event.setSc': (ctx, args) => {
       ctx.target.setShortCircuit(args.on);
+      ctx.announce({ what: 'shortCircuit', detail: args.on ? 'on' : 'off' });
       return {};
     },
     'event.readBuffer': (ctx, args) => ({ bytes: ctx.target.readEventBuffer(args.id) }),

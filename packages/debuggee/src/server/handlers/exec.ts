@@ -24,7 +24,11 @@ export const execHandlers: Handlers<'exec.continue' | 'exec.pause' | 'exec.step'
       ctx.target.step(args.kind, args.count, args.vcpu, ctx.client.id);
       return EMPTY;
     },
-    'exec.switchCore': (ctx, args) => ({ halt: ctx.target.switchCore(args.vcpu) }),
+    'exec.switchCore': (ctx, args) => {
+      const halt = ctx.target.switchCore(args.vcpu);
+      ctx.announce({ what: 'core', vcpu: args.vcpu });
+      return { halt };
+    },
     'exec.detach': (ctx) => {
       // As gdb's detach: the guest runs on at once, and the client lets go of it.
       if (ctx.target.state() === 'halted') ctx.target.resume(ctx.client.id);

@@ -17,9 +17,13 @@ export const memHandlers: Handlers<'mem.read' | 'mem.write' | 'mem.translate'> =
   },
   'mem.write': (ctx, args) => {
     checkLength(args.bytes.length);
-    return {
-      written: ctx.target.writeMemory(args.space, args.address, args.bytes, vcpuOf(ctx, args.vcpu), args.pid),
-    };
+    const vcpu = vcpuOf(ctx, args.vcpu);
+    const written = ctx.target.writeMemory(args.space, args.address, args.bytes, vcpu, args.pid);
+    const where = args.pid === undefined ? args.space : `${args.space}, pid 0x${args.pid.toString(16)}`;
+    // A physical write does not go through any vCPU's page tables: naming one would mislead.
+    const change = { what: 'memory', address: args.address, length: written, detail: where } as const;
+    ctx.announce(args.space === 'virtual' && args.pid === undefined ? { ...change, vcpu } : change);
+    return { written };
   },
   'mem.translate': (ctx, args) => ctx.target.translate(args.address, vcpuOf(ctx, args.vcpu), args.pid),
 };

@@ -2,5 +2,9 @@
 import type { Handlers } from './types.js';
 
 export const queueHandlers: Handlers<'queue.flush'> = {
-  'queue.flush': (ctx) => ({ discarded: ctx.target.flushQueue() }),
+  'queue.flush': (ctx) => {
+    const discarded = ctx.target.flushQueue();
+    ctx.announce({ what: 'queue', detail: `flushed, ${discarded} discarded` });
+    return { discarded };
+  },
 };

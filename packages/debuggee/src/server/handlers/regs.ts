@@ -11,12 +11,16 @@ export const regsHandlers: Handlers<'regs.get' | 'regs.set' | 'cpu.rdmsr' | 'cpu
     return { vcpu, regs: ctx.target.readRegisters(vcpu, args.names) };
   },
   'regs.set': (ctx, args) => {
-    ctx.target.writeRegister(vcpuOf(ctx, args.vcpu), args.name, args.value);
+    const vcpu = vcpuOf(ctx, args.vcpu);
+    ctx.target.writeRegister(vcpu, args.name, args.value);
+    ctx.announce({ what: 'registers', vcpu, detail: args.name });
     return {};
   },
   'cpu.rdmsr': (ctx, args) => ({ value: ctx.target.readMsr(vcpuOf(ctx, args.vcpu), args.msr) }),
   'cpu.wrmsr': (ctx, args) => {
-    ctx.target.writeMsr(vcpuOf(ctx, args.vcpu), args.msr, args.value);
+    const vcpu = vcpuOf(ctx, args.vcpu);
+    ctx.target.writeMsr(vcpu, args.msr, args.value);
+    ctx.announce({ what: 'msr', vcpu, detail: `msr 0x${args.msr.toString(16)}` });
     return {};
   },
 };
