@@ -64,7 +64,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const bound = await server.listen();
     if (config.gdb !== undefined) {
       const gdbLog = log.child({ component: 'gdb' });
-      const hooks = gdbControllerHooks(server.roles);
+      const hooks = gdbControllerHooks(server.roles, (byClient, change) => server.announce(byClient, change));
       gdb = await startGdbStub(target, { ...config.gdb, log: gdbLog, forward: server, controller: hooks });
     }
     const gdbAddress = gdb === undefined ? {} : { gdb: { host: gdb.host, port: gdb.port } };

@@ -13,7 +13,7 @@
  * Every handler returns its reply; a throw from the target becomes an `E` reply (user errors
  * carry the hvdbg code in the log), so no packet can take the daemon down.
  */
-import { type HaltInfo, HvdbgError } from '@hvdbg/protocol';
+import { type HaltInfo, HvdbgError, type StateChange } from '@hvdbg/protocol';
 import type { Logger } from 'pino';
 import type { DebugTarget, TargetListener } from '../../target.js';
 import {
@@ -80,6 +80,8 @@ export class GdbSession implements TargetListener {
     private readonly log: Logger,
     /** The client id halts and resumes are attributed to. */
     private readonly clientId: number | undefined,
+    /** Tells hvdbg clients of a change this connection made. */
+    private readonly announce: (change: StateChange) => void = () => {},
   ) {
     this.points = new GdbPoints(target, log);
   }
@@ -257,17 +259,25 @@ export class GdbSession implements TargetListener {
       case 'g':
         return p.length === 1 ? encodeAll(readAll(this.target, this.regVcpu())) : E_BAD_PACKET;
       case 'G':
-        return writeAll(this.target, this.regVcpu(), p.slice(1)) === 'ok' ? 'OK' : E_BAD_PACKET;
+        return this.announced(writeAll(this.target, this.regVcpu(), p.slice(1)) === 'ok' ? 'OK' : E_BAD_PACKET, () => ({
+          what: 'registers',
+          vcpu: this.regVcpu(),
+          detail: 'all (gdb G)',
+        }));
       case 'p':
         return readRegisterPacket(this.target, this.regVcpu(), p.slice(1));
       case 'P':
-        return writeRegisterPacket(this.target, this.regVcpu(), p.slice(1));
+        return this.announced(writeRegisterPacket(this.target, this.regVcpu(), p.slice(1)), () => ({
+          what: 'registers',
+          vcpu: this.regVcpu(),
+          detail: `gdb register ${p.slice(1, p.indexOf('='))}`,
+        }));
       case 'm':
         return readMemoryPacket(this.target, this.regVcpu(), p.slice(1));
       case 'M':
-        return writeMemoryPacket(this.target, this.regVcpu(), p.slice(1));
+        return this.announced(writeMemoryPacket(this.target, this.regVcpu(), p.slice(1)), () => this.memoryChange(p));
       case 'X':
-        return writeBinaryPacket(this.target, this.regVcpu(), raw);
+        return this.announced(writeBinaryPacket(this.target, this.regVcpu(), raw), () => this.memoryChange(p));
       case 'c':
       case 'C':
         return this.resume();
@@ -503,7 +513,30 @@ export class GdbSession implements TargetListener {
     if (type >= 2 && (length === 0 || length > MAX_WATCH_BYTES)) return E_BAD_PACKET;
     if (m[1] === 'Z') this.points.insert(type, address, length);
     else this.points.remove(type, address, length);
+    // Watchpoints are events: the target reports those as eventsChanged itself.
+    if (type < 2)
+      this.announce({ what: 'breakpoints', address, detail: m[1] === 'Z' ? 'added (gdb)' : 'removed (gdb)' });
     return 'OK';
+  }
+
+  // -- announcements ----------------------------------------------------------------------------
+
+  /** Announces `change` when the write's reply says it succeeded; returns the reply unchanged. */
+  private announced(reply: string, change: () => StateChange | undefined): string {
+    if (reply === 'OK') {
+      const c = change();
+      if (c !== undefined) this.announce(c);
+    }
+    return reply;
+  }
+
+  /** M/X `addr,length:…`; a zero-length write (gdb probing for X support) changed nothing. */
+  private memoryChange(p: string): StateChange | undefined {
+    const m = /^[MX]([0-9a-fA-F]{1,16}),([0-9a-fA-F]{1,8}):/.exec(p);
+    if (m === null) return undefined;
+    const length = Number.parseInt(m[2]!, 16);
+    if (length === 0) return undefined;
+    return { what: 'memory', vcpu: this.regVcpu(), address: BigInt(`0x${m[1]}`), length, detail: 'virtual (gdb)' };
   }
 }
 

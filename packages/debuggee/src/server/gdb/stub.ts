@@ -14,7 +14,7 @@
  * server's onResume.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { HvdbgError } from '@hvdbg/protocol';
+import { HvdbgError, type StateChange } from '@hvdbg/protocol';
 import type { Logger } from 'pino';
 import { isLoopbackHost } from '../../config.js';
 import type { DebugTarget, TargetListener } from '../../target.js';
@@ -30,6 +30,8 @@ export interface GdbControllerHooks {
   /** Claims the role for gdb; returns the client id to attribute to, or throws E_CONTROLLER_TAKEN. */
   acquire(): number;
   release(): void;
+  /** Tells hvdbg clients of a change gdb made (a register, memory or breakpoint write). */
+  announce?(change: StateChange): void;
 }
 
 export interface GdbStubOptions {
@@ -161,6 +163,7 @@ class GdbStubServer implements GdbStub {
       },
       this.log.child({ gdb: remote.port }),
       clientId,
+      (change) => this.options.controller?.announce?.(change),
     );
     this.active = { socket, session };
     this.log.info(remote, 'gdb attached');

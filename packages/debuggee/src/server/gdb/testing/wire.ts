@@ -2,6 +2,7 @@
  * Drives a GdbSession the way gdb does, without a socket: frames packets in, and decodes what the
  * session wrote back into acks and packets.
  */
+import type { StateChange } from '@hvdbg/protocol';
 import pino from 'pino';
 import { framePacket, PacketReader, type ReadItem } from '../packets.js';
 import { GdbSession } from '../session.js';
@@ -16,7 +17,15 @@ export class SessionWire {
   private readonly written: Buffer[] = [];
   private readonly reader = new PacketReader();
 
-  constructor(options: { vcpus?: number; clientId?: number; target?: FakeGdbTarget } = {}) {
+  constructor(
+    options: {
+      vcpus?: number;
+      clientId?: number;
+      target?: FakeGdbTarget;
+      /** Receives the session's announcements to hvdbg clients. */
+      announce?: (change: StateChange) => void;
+    } = {},
+  ) {
     this.target = options.target ?? new FakeGdbTarget(options.vcpus ?? 2);
     this.session = new GdbSession(
       this.target,
@@ -28,6 +37,7 @@ export class SessionWire {
       },
       SILENT,
       options.clientId ?? 7,
+      options.announce,
     );
     this.target.setListener(this.session);
   }
