@@ -74,7 +74,10 @@ export class ClientChannel {
     this.write(frame, buffered);
   }
 
-  /** A log batch, shared by every client; dropped (and tallied) when this client is behind. */
+  /**
+   * A log batch, shared by every client as one complete WebSocket frame (wsFrame.ts); dropped (and
+   * tallied) when this client is behind.
+   */
   sendLog(frame: Uint8Array, batch: readonly LogRecord[], now: number): void {
     if (this.closed) return;
     const buffered = this.ws.bufferedAmount;
@@ -84,10 +87,13 @@ export class ClientChannel {
     }
     this.behindSince = 0;
     if (this.tally !== undefined) this.flushNotice(now);
+    // ws would drop a message once its closing handshake has begun; so do we.
+    if (this.ws.readyState !== this.ws.OPEN) return;
     // A shared frame lives in a slab with its neighbours (logFrame.ts); a client near its bound
     // takes only some frames, and each kept frame would pin a whole slab. Such a client gets its
     // own copy, so what it holds is what it is owed and no more.
-    this.write(buffered > this.limits.maxQueueBytes / 2 ? Buffer.from(frame) : frame, buffered);
+    this.socket.write(buffered > this.limits.maxQueueBytes / 2 ? Buffer.from(frame) : frame);
+    this.notePeak(buffered + frame.length);
     // Immediate-mode messages arrive as batches of one (TargetListener): they leave at once
     // instead of waiting for the end of the slice.
     if (batch.length === 1 && this.corked) {
@@ -121,8 +127,11 @@ export class ClientChannel {
 
   private write(frame: Uint8Array, bufferedBefore: number): void {
     this.ws.send(frame);
-    const after = bufferedBefore + frame.length;
-    if (after > this.peakBuffered) this.peakBuffered = after;
+    this.notePeak(bufferedBefore + frame.length);
+  }
+
+  private notePeak(buffered: number): void {
+    if (buffered > this.peakBuffered) this.peakBuffered = buffered;
   }
 
   private drop(bytes: number, batch: readonly LogRecord[], now: number): void {

@@ -11,6 +11,7 @@
  * `encodeMessage`, which also raises the codec's own errors.
  */
 import { encodeMessage, LIMITS, type LogRecord } from '@hvdbg/protocol';
+import { WS_HEADER_ROOM, writeWsHeader, wsFrame, wsPayload } from './wsFrame.js';
 
 const ascii = (s: string): number[] => [0xa0 | s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
 
@@ -52,26 +53,41 @@ export class LogFrameEncoder {
   private view = new DataView(this.scratch.buffer, this.scratch.byteOffset, this.scratch.byteLength);
   private pos = 0;
 
-  /** One frame for the batch, immutable from now on: hand it to any number of sockets. */
+  /** The batch's message: the bytes `encodeMessage` writes for it. */
   encode(batch: readonly LogRecord[]): Uint8Array {
-    let bound = PREFIX.length + 5;
+    return wsPayload(this.encodeFrame(batch));
+  }
+
+  /**
+   * The batch's complete WebSocket frame (header and message), immutable from now on: write it to
+   * any number of sockets. The header is written in front of the message in the same slab, so the
+   * one buffer is all a socket needs.
+   */
+  encodeFrame(batch: readonly LogRecord[]): Uint8Array {
+    let bound = WS_HEADER_ROOM + PREFIX.length + 5;
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]!;
       bound += RECORD_BOUND + (r.text === undefined ? 0 : r.text.length * 3) + (r.bytes?.length ?? 0);
     }
-    if (bound > LIMITS.maxFrameBytes || batch.length >= 0x10000) return encodeMessage({ t: 'log', batch: [...batch] });
+    if (bound > LIMITS.maxFrameBytes || batch.length >= 0x10000) return this.generic(batch);
     if (this.pos + bound > this.scratch.length) this.newSlab(bound);
+    const frameStart = this.pos;
+    this.pos += WS_HEADER_ROOM;
     const start = this.pos;
     try {
       this.raw(PREFIX);
       this.arrayHeader(batch.length);
       for (let i = 0; i < batch.length; i++) this.record(batch[i]!);
     } catch (e) {
-      this.pos = start;
+      this.pos = frameStart;
       if (e !== FALLBACK) throw e;
-      return encodeMessage({ t: 'log', batch: [...batch] });
+      return this.generic(batch);
     }
-    return this.scratch.subarray(start, this.pos);
+    return this.scratch.subarray(writeWsHeader(this.scratch, start, this.pos - start), this.pos);
+  }
+
+  private generic(batch: readonly LogRecord[]): Uint8Array {
+    return wsFrame(encodeMessage({ t: 'log', batch: [...batch] }));
   }
 
   private record(r: LogRecord): void {

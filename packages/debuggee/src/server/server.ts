@@ -263,7 +263,7 @@ export class DebuggeeServer implements SessionHost, TargetListener {
     if (batch.length === 0 || this.open.length === 0) return;
     let frame: Uint8Array;
     try {
-      frame = this.logEncoder.encode(batch);
+      frame = this.logEncoder.encodeFrame(batch);
     } catch (err) {
       // Unencodable output is a bug on the target side; it must not stop the guest's slice.
       this.log.error({ err }, 'log batch could not be encoded');
