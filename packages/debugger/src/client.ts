@@ -37,6 +37,7 @@ export interface ClientEvents {
   console: [string];
   dropped: [NotificationOf<'dropped'>];
   eventsChanged: [NotificationOf<'eventsChanged'>];
+  stateChanged: [NotificationOf<'stateChanged'>];
   clientJoined: [NotificationOf<'clientJoined'>];
   clientLeft: [NotificationOf<'clientLeft'>];
   roleChanged: [NotificationOf<'roleChanged'>];

@@ -14,8 +14,32 @@ import {
   LOG_KIND_ERROR,
   LOG_KIND_WARNING,
   type LogRecord,
+  type StateChangedNotice,
+  type StateChangeKind,
 } from '@hvdbg/protocol';
 import { hex, hexPad, readLE } from './numbers.js';
+
+const STATE_CHANGE_NAMES: Record<StateChangeKind, string> = {
+  registers: 'registers',
+  memory: 'memory',
+  breakpoints: 'breakpoints',
+  core: 'main core',
+  msr: 'MSR',
+  shortCircuit: 'short-circuiting',
+  queue: 'message queue',
+};
+
+/** Another client's change: `registers changed by client 2 (vcpu 1, rax)`. */
+export function formatStateChange(change: Omit<StateChangedNotice, 't'>): string {
+  const parts: string[] = [];
+  if (change.vcpu !== undefined) parts.push(`vcpu ${change.vcpu}`);
+  if (change.address !== undefined) {
+    parts.push(change.length === undefined ? hex(change.address) : `${hex(change.address)} l ${hex(change.length)}`);
+  }
+  if (change.detail !== undefined && change.detail !== '') parts.push(change.detail);
+  const what = `${STATE_CHANGE_NAMES[change.what]} changed by client ${change.byClient}`;
+  return parts.length === 0 ? what : `${what} (${parts.join(', ')})`;
+}
 
 /** What a user should read for each code: what happened and, where it helps, what to do. */
 export const ERROR_MESSAGES: Record<ErrorCode, string> = {

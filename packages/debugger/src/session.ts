@@ -15,6 +15,7 @@ import {
   type RequestOp,
   type RequestResults,
   type Role,
+  type StateChangedNotice,
   type WelcomeMessage,
 } from '@hvdbg/protocol';
 import { type ConnectOptions, DebuggerClient } from './client.js';
@@ -23,7 +24,7 @@ import type { CommandContext, ParsedLine } from './commands/types.js';
 import { ConsoleLines } from './consoleLines.js';
 import { disassemble, formatInstruction } from './disasm.js';
 import { type ExprEnv, evaluate } from './expr.js';
-import { formatCaret, formatError, formatHaltReason, formatLog } from './format.js';
+import { formatCaret, formatError, formatHaltReason, formatLog, formatStateChange } from './format.js';
 import { hex, readLE } from './numbers.js';
 import { type CompileMode, defaultCompiler, type ScriptCompiler } from './scriptc.js';
 import { ClientSettings } from './settings.js';
@@ -121,6 +122,7 @@ export class DebugSession extends EventEmitter<SessionEvents> {
       if (e.byClient !== undefined && e.byClient !== this.welcome?.sessionId)
         this.info(`events changed by client ${e.byClient}`);
     });
+    this.client.on('stateChanged', (c) => this.onStateChanged(c));
     this.client.on('clientJoined', (c) => this.info(`client ${c.clientId} (${c.name}) joined as ${c.role}`));
     this.client.on('clientLeft', (c) => this.info(`client ${c.clientId} left (${c.reason})`));
     this.client.on('roleChanged', (c) => {
@@ -439,6 +441,58 @@ export class DebugSession extends EventEmitter<SessionEvents> {
     for (const w of waiters) w(halt);
   }
 
+  /**
+   * A client changed the guest's state. Others' changes are reported; any change (this client's
+   * too: it arrives before the response) refreshes what this session keeps about the halt.
+   */
+  private onStateChanged(change: Omit<StateChangedNotice, 't'>): void {
+    const own = change.byClient === this.welcome?.sessionId;
+    if (!own) this.info(formatStateChange(change));
+    const halt = this.halt;
+    if (halt === undefined || this.state !== 'halted') return;
+    switch (change.what) {
+      case 'registers':
+        // The next halt highlights against this snapshot: written values must not look like the guest's doing.
+        if (change.vcpu === undefined || change.vcpu === halt.vcpu) this.haltRegs = this.snapshotRegisters(halt.vcpu);
+        return;
+      case 'memory':
+        if (change.vcpu === halt.vcpu && overlaps(change, halt.rip, halt.bytes.length)) this.refreshHaltBytes(halt);
+        return;
+      case 'core':
+        // `~ n` of this client already adopted the core's halt from its response.
+        if (!own) this.followCore();
+        return;
+      default:
+        // Breakpoints, MSRs, short-circuiting and the queue: nothing of them is kept here.
+        return;
+    }
+  }
+
+  /** The instruction bytes shown at the halt were overwritten: read them again. */
+  private refreshHaltBytes(halt: HaltInfo): void {
+    this.request('mem.read', { address: halt.rip, length: halt.bytes.length, space: 'virtual', vcpu: halt.vcpu }).then(
+      (r) => {
+        if (this.halt === halt) this.halt = { ...halt, bytes: r.bytes };
+      },
+      () => undefined, // unreadable now: the old bytes stay, as they did before the write
+    );
+  }
+
+  /** Another client switched the main core: adopt it and its halt, as `~ n` does. */
+  private followCore(): void {
+    const count = this.haltCount;
+    this.request('status', {}).then(
+      (s) => {
+        if (s.halt === undefined || this.haltCount !== count || this.state !== 'halted') return;
+        this.halt = s.halt;
+        this.vcpu = s.halt.vcpu;
+        this.nextDisasm = undefined;
+        this.emit('state');
+      },
+      () => undefined,
+    );
+  }
+
   /** Registers at a halt, kept to highlight what the next halt changed. */
   private snapshotRegisters(vcpu: number): Promise<Record<string, bigint> | undefined> {
     return this.request('regs.get', { vcpu }).then(
@@ -467,4 +521,10 @@ export class DebugSession extends EventEmitter<SessionEvents> {
     this.state = state;
     this.emit('state');
   }
+}
+
+/** Whether a changed memory range touches [address, address + length). */
+function overlaps(change: { address?: bigint; length?: number }, address: bigint, length: number): boolean {
+  if (change.address === undefined || change.length === undefined) return true;
+  return change.address < address + BigInt(length) && address < change.address + BigInt(change.length);
 }
