@@ -16,7 +16,7 @@ import { CR0_CD, CR0_NW, CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, CR4_SMAP, CR4
 /** CR0 bits this core accepts (PE MP EM TS ET NE WP AM NW CD PG). */
 const CR0_VALID = 0x0000003f | (1 << 16) | (1 << 18) | (1 << 29) | (1 << 30) | (1 << 31);
 /** CR4 bits this core accepts (VME..OSXMMEXCPT, UMIP, FSGSBASE, SMEP, SMAP). */
-const CR4_VALID = 0x7ff | (1 << 11) | (1 << 16) | (1 << 20) | (1 << 21);
+const CR4_VALID = 0x7ff | (1 << 11) | (1 << 16) | (1 << 18) | (1 << 20) | (1 << 21);
 
 /** Validates and applies a CR write (no exits). False = #GP. */
 export function applyCr(c: CpuOperands, n: number, lo: number, hi: number): boolean {

@@ -4,6 +4,7 @@
  */
 import type { TransientState } from './nested.js';
 import type { CpuOperands } from './operands.js';
+import { XCR0_X87 } from './state.js';
 
 export interface CpuSnapshot {
   readonly lo: Int32Array;
@@ -19,7 +20,7 @@ export interface CpuSnapshot {
   readonly dr: BigUint64Array;
   readonly efer: number;
   readonly star: bigint;
-  readonly msrNums: Float64Array; // lstar, cstar, fmask, kernelGsBase, tscAux
+  readonly msrNums: Float64Array; // lstar, cstar, fmask, kernelGsBase, tscAux, xcr0
   readonly msrs: Map<number, bigint>;
   readonly cpl: number;
   readonly halted: boolean;
@@ -54,7 +55,7 @@ export function takeSnapshot(c: CpuOperands, transient: TransientState | null): 
     dr: c.dr.slice(),
     efer: c.efer,
     star: c.star,
-    msrNums: Float64Array.of(c.lstar, c.cstar, c.fmask, c.kernelGsBase, c.tscAux),
+    msrNums: Float64Array.of(c.lstar, c.cstar, c.fmask, c.kernelGsBase, c.tscAux, c.xcr0),
     msrs: new Map(c.msrs),
     cpl: c.cpl_,
     halted: c.halted,
@@ -96,6 +97,7 @@ export function restoreSnapshot(c: CpuOperands, s: CpuSnapshot): void {
   c.fmask = s.msrNums[2]!;
   c.kernelGsBase = s.msrNums[3]!;
   c.tscAux = s.msrNums[4]!;
+  c.xcr0 = s.msrNums[5] ?? XCR0_X87;
   c.msrs.clear();
   for (const [k, v] of s.msrs) c.msrs.set(k, v);
   if (c.cpl_ !== s.cpl) c.modeChanged = true;

@@ -81,6 +81,15 @@ export const CR4_UMIP = 1 << 11;
 export const CR4_FSGSBASE = 1 << 16;
 export const CR4_SMEP = 1 << 20;
 export const CR4_SMAP = 1 << 21;
+export const CR4_OSXSAVE = 1 << 18;
+/** XCR0 (XFEATURE_ENABLED_MASK, SDM Vol. 1 §13.3): bit 0 (x87) is always set. */
+export const XCR0_X87 = 1;
+/**
+ * XCR0 bits XSETBV accepts: x87 only (there is no SSE/AVX state). CPUID does not advertise XSAVE
+ * (leaf 1 ECX bit 26, leaf 0DH), so guests that probe it see the same CPU as before; CR4.OSXSAVE is
+ * accepted anyway so that XSETBV/XGETBV can run (and `!xsetbv` fire).
+ */
+export const XCR0_SUPPORTED = XCR0_X87;
 
 export const EFER_SCE = 1 << 0;
 export const EFER_LME = 1 << 8;
@@ -151,6 +160,8 @@ export class CpuState {
   fmask = 0;
   kernelGsBase = 0;
   tscAux = 0;
+  /** Extended control register 0 (written by XSETBV, read by XGETBV). */
+  xcr0 = XCR0_X87;
   readonly msrs = new Map<number, bigint>();
 
   /** Current privilege level (0 or 3 in practice). */

@@ -1,8 +1,10 @@
 /**
  * System instructions (SDM Vol. 2 for each; privilege rules Vol. 3A §5.9 "Privileged
  * Instructions", I/O sensitivity §19.5 of Vol. 1): HLT, CLI/STI, CPUID, RDMSR/WRMSR, RDTSC(P),
- * RDPMC, IN/OUT, LGDT/LIDT/SGDT/SIDT, LTR/STR, MOV CR/DR, INVLPG, SWAPGS, VMCALL, CLTS, WBINVD,
- * MOV Sreg, PUSH/POP FS/GS, PUSHF/POPF.
+ * RDPMC, IN/OUT, LGDT/LIDT/SGDT/SIDT, LTR/STR, MOV CR/DR, INVLPG, SWAPGS, VMCALL, XGETBV/XSETBV,
+ * CLTS, WBINVD, MOV Sreg, PUSH/POP FS/GS, PUSHF/POPF.
+ * (XGETBV/XSETBV execute here but are not yet in the decoder's 0F 01 table, decoder.ts, which the
+ * iced-x86 cross-check holds to the ISA list of verify/isa.ts.)
  *
  * Every VM-exit point tests `exitMask[reason]` once: `pre` before any effect (EXIT_SKIP retires the
  * instruction with only RIP advanced; the handler may have written the result registers), `post`
@@ -26,6 +28,7 @@ import {
   EXIT_REASON_RDTSC,
   EXIT_REASON_RDTSCP,
   EXIT_REASON_VMCALL,
+  EXIT_REASON_XSETBV,
   EXIT_SKIP,
   EXIT_WANT_POST,
   EXIT_WANT_PRE,
@@ -36,6 +39,7 @@ import { VEC_GP, VEC_UD } from './faults.js';
 import { cpuid, readMsr, tsc, writeMsr } from './msr.js';
 import {
   CR4_DE,
+  CR4_OSXSAVE,
   CR4_PCE,
   CR4_TSD,
   FLAG_AC,
@@ -51,6 +55,8 @@ import {
   SEG_GS,
   SEG_SS,
   TWO_32,
+  XCR0_SUPPORTED,
+  XCR0_X87,
 } from './state.js';
 
 const X = 0x100;
@@ -203,6 +209,40 @@ OPS[0xed] = (c) => ioIn(c, c.lo[REG_RDX]! & 0xffff, ioSize(c));
 OPS[0xee] = (c) => ioOut(c, c.lo[REG_RDX]! & 0xffff, 1);
 OPS[0xef] = (c) => ioOut(c, c.lo[REG_RDX]! & 0xffff, ioSize(c));
 
+/** XGETBV/XSETBV are NP (no 66/F2/F3) and need CR4.OSXSAVE (SDM Vol. 2 "XSETBV", "XGETBV"). */
+function requireXsave(c: Cpu): void {
+  if (c.has66 || c.repPrefix !== 0 || (c.cr4 & CR4_OSXSAVE) === 0) c.raise(VEC_UD);
+}
+
+/** XGETBV: EDX:EAX = XCR[ECX]; only XCR0 exists (ECX = 1 needs XINUSE support, not reported). */
+function xgetbv(c: Cpu): void {
+  requireXsave(c);
+  if (c.lo[REG_RCX]! !== 0) c.raise(VEC_GP, 0);
+  c.writeReg(4, REG_RAX, c.xcr0 | 0, 0);
+  c.writeReg(4, REG_RDX, 0, 0);
+}
+
+/**
+ * XSETBV: XCR[ECX] = EDX:EAX. #UD and the CPL check come before the VM exit (SDM Vol. 3C §26.1.1:
+ * invalid-opcode and privilege faults have priority); the value is checked after it, so a
+ * hypervisor may take or refuse any value. Exit qual = ECX, `exitValue` = EDX:EAX.
+ */
+function xsetbv(c: Cpu): void {
+  requireXsave(c);
+  requireCpl0(c);
+  const ecx = c.lo[REG_RCX]! >>> 0;
+  const lo = c.lo[REG_RAX]! >>> 0;
+  const hi = c.lo[REG_RDX]! >>> 0;
+  c.exitValue = (BigInt(hi) << 32n) | BigInt(lo);
+  if (pre(c, EXIT_REASON_XSETBV, ecx)) return;
+  // Only XCR0; x87 must stay enabled; nothing beyond the supported bits; AVX needs SSE.
+  if (ecx !== 0 || hi !== 0 || (lo & ~XCR0_SUPPORTED) !== 0 || (lo & XCR0_X87) === 0 || (lo & 6) === 4) {
+    c.raise(VEC_GP, 0);
+  }
+  c.xcr0 = lo;
+  post(c, EXIT_REASON_XSETBV, ecx);
+}
+
 // 0F 01: group 7
 OPS[X + 0x01] = (c) => {
   const b = c.fetch8();
@@ -220,6 +260,12 @@ OPS[X + 0x01] = (c) => {
         return;
       case 0xf9:
         rdtscp(c);
+        return;
+      case 0xd0:
+        xgetbv(c);
+        return;
+      case 0xd1:
+        xsetbv(c);
         return;
       case 0xc1: // VMCALL: without a handler there is no VMX root to take it
         if (c.has66 || c.repPrefix !== 0) c.raise(VEC_UD);

@@ -211,6 +211,17 @@ describe('event kinds on real instructions', () => {
     ]);
   });
 
+  it('!xsetbv: ECX is the context; sc keeps XCR0 as it was', () => {
+    // xor ecx, ecx ; mov eax, 1 ; xor edx, edx ; xsetbv ; hlt
+    const { g, cpu, add } = guest('31c9 b801000000 31d2 0f01d1 f4');
+    cpu.setCr(4, cpu.getCr(4) | (1n << 18n)); // CR4.OSXSAVE
+    cpu.xcr0 = 5; // as if set before: the short-circuited write must not change it
+    add({ kind: 'xsetbv', param: 0n, sc: true }, 'printf("xsetbv %x eax=%x\\n", $context, @eax);');
+    expect(g.run()).toBe(RUN_HLT);
+    expect(g.texts()).toEqual(['xsetbv 0 eax=1\n']);
+    expect(cpu.xcr0).toBe(5);
+  });
+
   it('!trace instrument-step fires once per instruction', () => {
     const { g, add } = guest('90 90 90 f4');
     add({ kind: 'trace', direction: 'instrument-step' }, 'printf("t %x\\n", $context);');
