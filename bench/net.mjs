@@ -3,8 +3,9 @@
  * clients on 127.0.0.1. The guest is a fake target that produces log records at full speed, so the
  * figures measure the server (encode once, fan out, flow control), not the emulator.
  *
- * The clients run in a worker thread (their own event loop, the second core), as a separate
- * debugger process would. Figures:
+ * The clients run in a child process, with their own event loop, heap and garbage collector, as a
+ * real debugger does (HVDBG_NET_BENCH_CLIENTS=thread puts them in a worker thread of the daemon's
+ * process instead, for comparison with earlier figures). Figures:
  *   msgsPerSec1          log records/s delivered to one client (batched mode)
  *   msgsPerSec16         log records/s delivered to EACH of 16 observers (slowest observer)
  *   ratio16              msgsPerSec16 / msgsPerSec1 (target ≥ 0.8)
@@ -19,15 +20,18 @@
  *
  * Needs the built packages (npm run build).
  */
+
+import { fork } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { decodeServerMessage, encodeMessage } from '../packages/protocol/dist/index.js';
 
 const DIST = '../packages/debuggee/dist';
 
 export default { name: 'net', run };
-export { run, throughput };
+export { immediateLatency, roundTripLatency, run, throughput };
 
 /** Records per slice and per batch in throughput runs: ~4 KiB batches, as the real queue ships. */
 const LOGS_PER_SLICE = 1024;
@@ -61,7 +65,7 @@ async function run({ smoke = false } = {}) {
     continueP99Us: rt.continue.p99,
   };
   const notes = [
-    `fake guest, ${BATCH_RECORDS}-record batches (~${BYTES_PER_RECORD} B/record on the wire), clients in a worker thread`,
+    `fake guest, ${BATCH_RECORDS}-record batches (~${BYTES_PER_RECORD} B/record on the wire), clients in a ${CLIENTS_IN_THREAD ? 'worker thread' : 'child process'}`,
     'throughput clients count records from each frame header and fully decode 1 frame in 256',
     `throughput is the best of ${smoke ? 1 : 3} runs; load average at start ${load.toFixed(1)}`,
   ];
@@ -92,16 +96,48 @@ async function startDaemon(targetOptions, limits = {}) {
   return { target, server, port };
 }
 
+const TASK_ENV = 'HVDBG_NET_BENCH_TASK';
+const CLIENTS_IN_THREAD = process.env.HVDBG_NET_BENCH_CLIENTS === 'thread';
+
+/** Starts the clients' side (a child process, or a worker thread) with one task. */
 function startWorker(task) {
-  const worker = new Worker(new URL(import.meta.url), { workerData: { netBench: true, ...task } });
   const inbox = [];
   const waiters = [];
-  worker.on('message', (m) => (waiters.length > 0 ? waiters.shift()(m) : inbox.push(m)));
-  const failed = new Promise((_, reject) => worker.once('error', reject));
+  const deliver = (m) => (waiters.length > 0 ? waiters.shift()(m) : inbox.push(m));
+  let failed;
+  let post;
+  let end;
+  if (CLIENTS_IN_THREAD) {
+    const worker = new Worker(new URL(import.meta.url), { workerData: { netBench: true, ...task } });
+    worker.on('message', deliver);
+    failed = new Promise((_, reject) => worker.once('error', reject));
+    post = (m) => worker.postMessage(m);
+    end = () => worker.terminate();
+  } else {
+    const child = fork(fileURLToPath(import.meta.url), [], {
+      env: { ...process.env, [TASK_ENV]: JSON.stringify(task) },
+      serialization: 'advanced',
+    });
+    child.on('message', deliver);
+    failed = new Promise((_, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code, signal) => {
+        if (code !== 0 && signal !== 'SIGTERM') reject(new Error(`bench clients exited: ${code ?? signal}`));
+      });
+    });
+    post = (m) => child.send(m);
+    end = () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', resolve);
+        child.kill('SIGTERM');
+      });
+  }
+  failed.catch(() => {});
   return {
     next: () => Promise.race([failed, new Promise((r) => (inbox.length > 0 ? r(inbox.shift()) : waiters.push(r)))]),
-    post: (m) => worker.postMessage(m),
-    end: () => worker.terminate(),
+    post,
+    end,
   };
 }
 
@@ -185,7 +221,7 @@ function round(x, digits) {
 }
 
 // -------------------------------------------------------------------------------------------------
-// Worker thread: the clients
+// The clients (child process or worker thread)
 // -------------------------------------------------------------------------------------------------
 
 async function connect(port, role) {
@@ -248,22 +284,22 @@ async function throughputWorker({ port, clients, decodeAll }) {
     });
     sockets.push(ws);
   }
-  parentPort.postMessage('ready');
+  parent.postMessage('ready');
   let marks = 0;
   let start = 0;
   let startCounts;
-  parentPort.on('message', () => {
+  parent.on('message', () => {
     marks++;
     if (marks === 1) {
       start = performance.now();
       startCounts = Float64Array.from(counts);
-      parentPort.postMessage('marked');
+      parent.postMessage('marked');
       return;
     }
     const elapsed = (performance.now() - start) / 1000;
     const perClient = Array.from(counts, (c, i) => (c - startCounts[i]) / elapsed);
     for (const ws of sockets) ws.terminate();
-    parentPort.postMessage({ perClient });
+    parent.postMessage({ perClient });
   });
 }
 
@@ -277,10 +313,10 @@ async function latencyWorker({ port, samples }) {
     latenciesNs.push(Number(now - msg.batch[0].time));
     if (latenciesNs.length === samples) {
       ws.terminate();
-      parentPort.postMessage({ latenciesNs });
+      parent.postMessage({ latenciesNs });
     }
   });
-  parentPort.postMessage('ready');
+  parent.postMessage('ready');
 }
 
 async function roundTripWorker({ port, count }) {
@@ -315,16 +351,30 @@ async function roundTripWorker({ port, count }) {
     }
   }
   ws.terminate();
-  parentPort.postMessage({ breakNs, continueNs });
+  parent.postMessage({ breakNs, continueNs });
 }
 
-if (!isMainThread && workerData?.netBench) {
-  const tasks = { throughput: throughputWorker, latency: latencyWorker, roundtrip: roundTripWorker };
-  tasks[workerData.task](workerData);
+/** The clients' link to the daemon side: the worker port, or the child's IPC channel. */
+const parent = !isMainThread
+  ? parentPort
+  : process.env[TASK_ENV] !== undefined
+    ? { postMessage: (m) => process.send(m), on: (ev, f) => process.on(ev, f) }
+    : undefined;
+
+const TASKS = { throughput: throughputWorker, latency: latencyWorker, roundtrip: roundTripWorker };
+if (!isMainThread && workerData?.netBench) TASKS[workerData.task](workerData);
+if (isMainThread && process.env[TASK_ENV] !== undefined) {
+  const task = JSON.parse(process.env[TASK_ENV]);
+  TASKS[task.task](task);
 }
 
 // `node bench/net.mjs [--smoke]` runs it alone and prints one JSON line.
-if (isMainThread && process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) {
+if (
+  isMainThread &&
+  process.env[TASK_ENV] === undefined &&
+  process.argv[1] &&
+  new URL(import.meta.url).pathname === process.argv[1]
+) {
   const { figures } = await run({ smoke: process.argv.includes('--smoke') });
   console.log(JSON.stringify(figures));
 }

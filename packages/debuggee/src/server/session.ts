@@ -235,7 +235,21 @@ export class Session implements Member {
     this.log.info({ role: this.role, clientName: this.name }, 'client joined');
   }
 
+  /**
+   * The requester's socket is held for the synchronous part of a request, so what the request
+   * caused for this client (a `halted` or `resumed`, then the response) leaves in one write: the
+   * client is woken once per round trip instead of once per frame.
+   */
   private onRequest(req: RequestMessage): void {
+    this.channel.cork();
+    try {
+      this.handleRequest(req);
+    } finally {
+      this.channel.uncork();
+    }
+  }
+
+  private handleRequest(req: RequestMessage): void {
     if (this.pending >= this.host.maxPending) {
       this.sendError(req.id, new HvdbgError('E_TOO_MANY_PENDING', undefined, { limit: this.host.maxPending }));
       return;
