@@ -270,9 +270,26 @@ export abstract class CpuAccess extends CpuPaging {
 
   /** Makes the page containing `lin` the fetch page (raises #GP / #PF with I/D). */
   refillFetch(lin: number): void {
+    const m = this.memory;
+    const off = lin & 0xfff;
+    const vpn = (lin - off) * PAGE_INV;
+    const i = vpn & TLB_MASK;
+    if (this.tlbTag[i] === vpn && (this.tlbPerm[i]! & this.execMask) !== 0) {
+      // TLB hit: code moving between pages (calls, returns, loops across a page boundary) must not
+      // re-walk the tables each time. Entries are RAM-only and lack execute rights on frames with
+      // EPT_EXEC_TRAP, so a hit is an untrapped RAM frame.
+      const pfn = this.tlbPfn[i]!;
+      this.fetchBytes = m.frame(pfn);
+      this.fetchView = m.view(pfn);
+      this.fetchTrap = 0;
+      this.fetchBase = lin - off;
+      this.ipo = off;
+      this.fetchLimit = 4096;
+      this.baseMoved = true;
+      return;
+    }
     const pa = this.translateOrFault(lin, ACCESS_EXEC);
     const pfn = Math.floor(pa / 4096);
-    const m = this.memory;
     if (m.isRamFrame(pfn)) {
       this.fetchBytes = m.frame(pfn);
       this.fetchView = m.view(pfn);

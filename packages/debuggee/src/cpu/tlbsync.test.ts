@@ -1,9 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { REG_RAX, REG_RBX, RUN_BUDGET, RUN_HLT } from './cpu.js';
 import {
+  EPT_EXEC_TRAP,
   EPT_READ_TRAP,
   EXIT_EMULATE,
   EXIT_REASON_CPUID,
+  EXIT_REASON_EPT_EXECUTE,
   EXIT_REASON_EPT_VIOLATION,
   EXIT_WANT_PRE,
   type ExitHandler,
@@ -126,5 +128,34 @@ describe('translation invalidation without per-exit flushes', () => {
     expect(memory.tableFrames[0x100]).toBe(1);
     expect(memory.read32(0x100000) & 0x20).toBe(0x20);
     expect(memory.translationEpoch).toBe(epoch);
+  });
+
+  it('code bouncing between two pages refills its fetch page from the TLB, not the page walker', () => {
+    const { cpu, memory, ept } = makeTestMachine();
+    // CODE_BASE+0xff0: dec ecx; jnz to the next page; hlt. Next page: jmp back.
+    poke(memory, CODE_BASE, 'b9 e8 03 00 00 e9 e6 0f 00 00'); // mov ecx, 1000; jmp CODE_BASE+0xff0
+    poke(memory, CODE_BASE + 0xff0, 'ff c9 75 0c f4'); // dec ecx; jnz +12 (CODE_BASE+0x1000); hlt
+    poke(memory, CODE_BASE + 0x1000, 'eb ee'); // jmp CODE_BASE+0xff0
+    const walks = vi.spyOn(cpu, 'pageWalk');
+    expect(cpu.run(5000)).toBe(RUN_HLT);
+    expect(cpu.getReg(1)).toBe(0n);
+    expect(walks.mock.calls.length).toBeLessThan(10);
+    // An execute trap set afterwards still reaches the fetch path (the trapped frame misses).
+    const seen: number[] = [];
+    cpu.exitHandler = {
+      pre: (_c, reason) => {
+        seen.push(reason);
+        return EXIT_EMULATE;
+      },
+      post: () => EXIT_EMULATE,
+    };
+    cpu.exitMask[EXIT_REASON_EPT_EXECUTE] = EXIT_WANT_PRE;
+    ept[(CODE_BASE + 0x1000) >> 12] = EPT_EXEC_TRAP;
+    memory.invalidateTranslations();
+    cpu.halted = false;
+    cpu.setReg(1, 2n);
+    cpu.setRip(BigInt(CODE_BASE + 0xff0));
+    expect(cpu.run(100)).toBe(RUN_HLT);
+    expect(seen).toEqual([EXIT_REASON_EPT_EXECUTE]);
   });
 });
