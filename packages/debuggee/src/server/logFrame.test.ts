@@ -55,6 +55,35 @@ describe('LogFrameEncoder', () => {
     );
   });
 
+  it('is byte-identical when consecutive records share an event (the copied-head path)', () => {
+    const enc = new LogFrameEncoder();
+    // Runs of records from one event: same head fields, their own seq, time, text and bytes.
+    const run = fc
+      .tuple(record, fc.array(fc.tuple(record, fc.boolean()), { minLength: 1, maxLength: 12 }))
+      .map(([head, rest]) => [
+        head,
+        ...rest.map(([r, same]) => {
+          if (!same) return r;
+          const out: LogRecord = { ...head, seq: r.seq, time: r.time };
+          delete out.text;
+          delete out.bytes;
+          // Half of them repeat the head record's text and bytes (the whole-record copy).
+          const src = r.seq % 2n === 0n ? head : r;
+          if (src.text !== undefined) out.text = src.text;
+          if (src.bytes !== undefined) out.bytes = src.bytes;
+          return out;
+        }),
+      ]);
+    fc.assert(
+      fc.property(fc.array(run, { minLength: 1, maxLength: 4 }), (runs) => {
+        const batch = runs.flat();
+        const fast = enc.encode(batch);
+        expect(Buffer.from(fast).equals(Buffer.from(encodeMessage({ t: 'log', batch })))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('produces frames the protocol decoder accepts, and independent frames per call', () => {
     const enc = new LogFrameEncoder();
     const batch: LogRecord[] = [

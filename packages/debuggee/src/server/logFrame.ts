@@ -38,6 +38,34 @@ const UINT64_END = 1n << 64n;
 /** Fixed bytes of one record: map header, every key, the largest encoding of every fixed field. */
 const RECORD_BOUND = 160;
 
+/** Where the value of `seq` starts in a record: after the map header and the key. */
+const SEQ_AT = 1 + KEY.seq.length;
+
+/** A record's map header: eight fields always, three optional ones. */
+function mapHeader(r: LogRecord): number {
+  let fields = 8;
+  if (r.late !== undefined) fields++;
+  if (r.text !== undefined) fields++;
+  if (r.bytes !== undefined) fields++;
+  return 0x80 | fields;
+}
+
+/**
+ * True when `r` encodes to the same bytes as `p` from the map's second byte up to `text`, except
+ * for `seq` and `time`. `p` was encoded already, so its values are known to fit the fast path.
+ */
+function sameHead(p: LogRecord, r: LogRecord): boolean {
+  return (
+    r.eventId === p.eventId &&
+    r.kind === p.kind &&
+    r.vcpu === p.vcpu &&
+    r.pid === p.pid &&
+    r.tid === p.tid &&
+    r.stage === p.stage &&
+    r.late === p.late
+  );
+}
+
 /** Thrown inside the encoder to take the generic path; never escapes. */
 const FALLBACK = Symbol('fallback');
 
@@ -77,7 +105,7 @@ export class LogFrameEncoder {
     try {
       this.raw(PREFIX);
       this.arrayHeader(batch.length);
-      for (let i = 0; i < batch.length; i++) this.record(batch[i]!);
+      this.records(batch);
     } catch (e) {
       this.pos = frameStart;
       if (e !== FALLBACK) throw e;
@@ -90,13 +118,50 @@ export class LogFrameEncoder {
     return wsFrame(encodeMessage({ t: 'log', batch: [...batch] }));
   }
 
-  private record(r: LogRecord): void {
+  /**
+   * The records of a batch. Consecutive records of one event share everything up to `text` except
+   * `seq` and `time` (same event, kind, vCPU, process, thread, stage), and those two always take 9
+   * bytes (bigint travels as 64 bits): such a record starts as a copy of its predecessor's head with
+   * the two numbers patched, one native copy instead of a dozen key and value writes. A record that
+   * also repeats its predecessor's text and bytes (the same strings and buffers) is copied whole.
+   */
+  private records(batch: readonly LogRecord[]): void {
     const s = this.scratch;
-    let fields = 8;
-    if (r.late !== undefined) fields++;
-    if (r.text !== undefined) fields++;
-    if (r.bytes !== undefined) fields++;
-    s[this.pos++] = 0x80 | fields;
+    let prev: LogRecord | undefined;
+    let prevAt = 0;
+    let headBytes = 0;
+    let timeAt = 0;
+    let recordBytes = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]!;
+      const at = this.pos;
+      if (prev !== undefined && sameHead(prev, r)) {
+        // The same text and bytes too (a fixed message): the whole record is its predecessor's.
+        const whole = r.text === prev.text && r.bytes === prev.bytes;
+        s.copyWithin(at, prevAt, prevAt + (whole ? recordBytes : headBytes));
+        s[at] = mapHeader(r);
+        this.pos = at + SEQ_AT;
+        this.bigint(r.seq);
+        this.pos = at + timeAt;
+        this.bigint(r.time);
+        this.pos = at + headBytes;
+        if (whole) this.pos = at + recordBytes;
+        else this.tail(r);
+      } else {
+        timeAt = this.head(r) - at;
+        headBytes = this.pos - at;
+        this.tail(r);
+      }
+      recordBytes = this.pos - at;
+      prev = r;
+      prevAt = at;
+    }
+  }
+
+  /** Map header through `stage` (and `late`); returns where the value of `time` starts. */
+  private head(r: LogRecord): number {
+    const s = this.scratch;
+    s[this.pos++] = mapHeader(r);
     this.raw(KEY.seq);
     this.bigint(r.seq);
     this.raw(KEY.eventId);
@@ -110,6 +175,7 @@ export class LogFrameEncoder {
     this.raw(KEY.tid);
     this.uint(r.tid);
     this.raw(KEY.time);
+    const timeAt = this.pos;
     this.bigint(r.time);
     this.raw(KEY.stage);
     if (r.stage === 'pre') this.raw(STAGE_PRE);
@@ -120,6 +186,10 @@ export class LogFrameEncoder {
       this.raw(KEY.late);
       s[this.pos++] = r.late ? 0xc3 : 0xc2;
     }
+    return timeAt;
+  }
+
+  private tail(r: LogRecord): void {
     if (r.text !== undefined) {
       this.raw(KEY.text);
       this.string(r.text);
