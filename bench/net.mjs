@@ -12,6 +12,8 @@
  *   immP50Us, immP99Us   immediate-mode event → client latency
  *   breakP50Us/P99Us     exec.pause request → halted notification and response at the client
  *   continueP50Us/P99Us  exec.continue request → resumed notification and response
+ *   guestBreak…/guestContinue…  the same against the real emulated machine (built-in kernel) in
+ *                        the daemon's slices: the time a pause waits for the slice in progress
  *
  * Throughput clients count the records of each frame from its msgpack header (one array header
  * read) and fully decode and validate a sample of frames, so 16 clients on one core are not
@@ -48,6 +50,7 @@ async function run({ smoke = false } = {}) {
   const many = await bestOf(runs, () => throughput(16, seconds, false));
   const imm = await immediateLatency(smoke ? 300 : 3000);
   const rt = await roundTripLatency(roundTrips);
+  const guestRt = await roundTripLatency(smoke ? 50 : 500, true);
   const msgsPerSec1 = Math.round(one.perClient[0]);
   const msgsPerSec16 = Math.round(Math.min(...many.perClient));
   const figures = {
@@ -63,6 +66,10 @@ async function run({ smoke = false } = {}) {
     breakP99Us: rt.break.p99,
     continueP50Us: rt.continue.p50,
     continueP99Us: rt.continue.p99,
+    guestBreakP50Us: guestRt.break.p50,
+    guestBreakP99Us: guestRt.break.p99,
+    guestContinueP50Us: guestRt.continue.p50,
+    guestContinueP99Us: guestRt.continue.p99,
   };
   const notes = [
     `fake guest, ${BATCH_RECORDS}-record batches (~${BYTES_PER_RECORD} B/record on the wire), clients in a ${CLIENTS_IN_THREAD ? 'worker thread' : 'child process'}`,
@@ -80,10 +87,20 @@ const BYTES_PER_RECORD = 96;
 // -------------------------------------------------------------------------------------------------
 
 async function startDaemon(targetOptions, limits = {}) {
-  const { DebuggeeServer } = await import(`${DIST}/server/server.js`);
   const { FakeTarget } = await import(`${DIST}/server/testing/fakeTarget.js`);
+  return serve(new FakeTarget(targetOptions), limits);
+}
+
+/** The real target (the built-in guest kernel), sliced as the daemon executable slices it. */
+async function startGuestDaemon() {
+  const { Debuggee } = await import(`${DIST}/debuggee.js`);
+  const { DAEMON_SLICE_INSTRUCTIONS } = await import(`${DIST}/server/runLoop.js`);
+  return serve(new Debuggee({ sliceInstructions: DAEMON_SLICE_INSTRUCTIONS }));
+}
+
+async function serve(target, limits = {}) {
+  const { DebuggeeServer } = await import(`${DIST}/server/server.js`);
   const { silentLogger } = await import(`${DIST}/log.js`);
-  const target = new FakeTarget(targetOptions);
   const server = new DebuggeeServer(target, {
     host: '127.0.0.1',
     port: 0,
@@ -188,10 +205,13 @@ async function immediateLatency(samples) {
   return percentiles(latenciesNs.slice(Math.floor(latenciesNs.length / 10)));
 }
 
-async function roundTripLatency(count) {
+async function roundTripLatency(count, guest = false) {
   // A running guest logging 10,000 records/s (a busy event, not a flood): requests are served
   // between slices, as in real use, and the client is not kept busy decoding a saturated stream.
-  const d = await startDaemon({ logsPerSlice: 10, batchSize: 10, emitIntervalNs: 1_000_000 });
+  // With `guest`, the real emulated machine instead: a pause then waits for the slice in progress.
+  const d = guest
+    ? await startGuestDaemon()
+    : await startDaemon({ logsPerSlice: 10, batchSize: 10, emitIntervalNs: 1_000_000 });
   const w = startWorker({ task: 'roundtrip', port: d.port, count });
   const { breakNs, continueNs } = await w.next();
   await w.end();

@@ -12,6 +12,7 @@ import { Debuggee } from './debuggee.js';
 import { createLogger } from './log.js';
 import { gdbControllerHooks } from './server/gdb/controller.js';
 import { type GdbStub, startGdbStub } from './server/gdb/stub.js';
+import { DAEMON_SLICE_INSTRUCTIONS } from './server/runLoop.js';
 import { DebuggeeServer } from './server/server.js';
 import type { DebugTarget } from './target.js';
 
@@ -22,15 +23,6 @@ const EXIT_USAGE = 2;
 
 /** A graceful shutdown that hangs (a stuck peer, a wedged target) must not keep the process up. */
 const SHUTDOWN_DEADLINE_MS = 5000;
-
-/**
- * Instruction-times per slice in the daemon. A pause request, a queued request and a batch of log
- * output all wait for the slice in progress, so the slice bounds their latency: at the emulator's
- * ~28-45 MIPS, 25,000 instruction-times take about 0.5 ms (p99 0.7 ms) where the target's default
- * of 200,000 took 3.6 ms (p99 4.4-6 ms), and the turn of the event loop between slices costs no
- * measurable guest speed.
- */
-const DAEMON_SLICE_INSTRUCTIONS = 25_000;
 
 /** The one place the real target is built: machine + hypervisor + events behind DebugTarget. */
 function createTarget(config: DaemonConfig, log: Logger): DebugTarget {
