@@ -305,6 +305,10 @@ export abstract class CpuAccess extends CpuPaging {
     this.baseMoved = true;
   }
 
+  commitRip(): void {
+    this.rip = this.ip;
+  }
+
   /** RIP of the current instruction (canonical, signed number). */
   get rip(): number {
     return this.ripBase + this.startOff;

@@ -30,6 +30,8 @@ export abstract class CpuExitCalls extends CpuFlags {
   abstract flushTlb(): void;
   /** Drops cached translations if `memory.translationEpoch` moved; subclasses implement. */
   abstract syncTranslations(): void;
+  /** Makes RIP the address after the current instruction (its effect is complete). */
+  abstract commitRip(): void;
 
   /** Raises a guest exception: never returns. `error` < 0 = no error code. */
   raise(vector: number, error = -1): never {
@@ -53,6 +55,9 @@ export abstract class CpuExitCalls extends CpuFlags {
   exitPost(reason: number, qual: number): void {
     const h = this.exitHandler;
     if (h === null) return;
+    // Post calls come after the instruction's effect: the handler sees the next RIP, as after a
+    // VM exit on the instruction that follows.
+    this.commitRip();
     const r = h.post(this as unknown as Cpu, reason, qual);
     this.syncTranslations();
     this.eventPending = true;

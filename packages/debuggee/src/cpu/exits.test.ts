@@ -213,4 +213,21 @@ describe('exit points', () => {
     expect(h2.calls.filter((c) => c.reason === EXIT_REASON_MODE_CHANGE).map((c) => c.qual)).toEqual([3, 0]);
     expect(RUN_BUDGET).toBe(0);
   });
+
+  it('post calls see RIP past the instruction (committed before the call)', () => {
+    const { cpu, memory } = makeTestMachine();
+    const rips: bigint[] = [];
+    cpu.exitHandler = {
+      pre: () => EXIT_EMULATE,
+      post: (c) => {
+        rips.push(c.getRip());
+        return EXIT_EMULATE;
+      },
+    };
+    cpu.exitMask[EXIT_REASON_CPUID] = EXIT_WANT_POST;
+    // nop; cpuid; hlt
+    poke(memory, CODE_BASE, '90 0f a2 f4');
+    expect(cpu.run(10)).toBe(RUN_HLT);
+    expect(rips).toEqual([BigInt(CODE_BASE + 3)]);
+  });
 });
