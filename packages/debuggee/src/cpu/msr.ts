@@ -168,7 +168,8 @@ export function cpuid(c: CpuOperands, leaf: number, subleaf: number, out: Int32A
       a = 0x80000008 | 0;
       break;
     case 0x80000001:
-      cx = (1 << 0) | (1 << 5); // LAHF/SAHF in 64-bit mode, LZCNT
+      // LZCNT only: LAHF/SAHF (bit 0) are outside the emulated ISA and raise #UD, so not advertised.
+      cx = 1 << 5;
       d = (1 << 11) | (1 << 20) | (1 << 26) | (1 << 27) | (1 << 29); // SYSCALL, NX, 1 GiB pages, RDTSCP, LM
       break;
     case 0x80000002:
