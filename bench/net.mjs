@@ -9,6 +9,8 @@
  *   msgsPerSec1          log records/s delivered to one client (batched mode)
  *   msgsPerSec16         log records/s delivered to EACH of 16 observers (slowest observer)
  *   ratio16              msgsPerSec16 / msgsPerSec1 (target ≥ 0.8)
+ *   immMsgsPerSec1       log records/s to one client in immediate mode (every record its own frame)
+ *   batchedVsImmediate   msgsPerSec1 / immMsgsPerSec1: what batching buys (HyperDbg's imm no)
  *   immP50Us, immP99Us   immediate-mode event → client latency
  *   breakP50Us/P99Us     exec.pause request → halted notification and response at the client
  *   continueP50Us/P99Us  exec.continue request → resumed notification and response
@@ -48,6 +50,7 @@ async function run({ smoke = false } = {}) {
   const one = await bestOf(runs, () => throughput(1, seconds, false));
   const decoded = await bestOf(runs, () => throughput(1, seconds, true));
   const many = await bestOf(runs, () => throughput(16, seconds, false));
+  const immediate = await bestOf(runs, () => throughput(1, seconds, false, 1));
   const imm = await immediateLatency(smoke ? 300 : 3000);
   const rt = await roundTripLatency(roundTrips);
   const guestRt = await roundTripLatency(smoke ? 50 : 500, true);
@@ -58,6 +61,8 @@ async function run({ smoke = false } = {}) {
     msgsPerSec16,
     ratio16: round(msgsPerSec16 / msgsPerSec1, 3),
     decodedMsgsPerSec1: Math.round(decoded.perClient[0]),
+    immMsgsPerSec1: Math.round(immediate.perClient[0]),
+    batchedVsImmediate: round(msgsPerSec1 / immediate.perClient[0], 2),
     drops1: one.drops,
     drops16: many.drops,
     immP50Us: imm.p50,
@@ -166,14 +171,14 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  */
 const PACE_BYTES = 1024 * 1024;
 
-async function throughput(clients, seconds, decodeAll) {
+async function throughput(clients, seconds, decodeAll, batchSize = BATCH_RECORDS) {
   let sessions = [];
   const gate = () => {
     for (let i = 0; i < sessions.length; i++) if (sessions[i].channel.buffered > PACE_BYTES) return false;
     return true;
   };
   // A paced guest polls its readers every millisecond instead of the daemon's default idle tick.
-  const d = await startDaemon({ logsPerSlice: 0, batchSize: BATCH_RECORDS, gate }, { idleTickMs: 1 });
+  const d = await startDaemon({ logsPerSlice: 0, batchSize, gate }, { idleTickMs: 1 });
   const w = startWorker({ task: 'throughput', port: d.port, clients, decodeAll });
   await w.next(); // all clients welcomed
   sessions = Array.from({ length: clients }, (_, i) => d.server.session(i + 1));
