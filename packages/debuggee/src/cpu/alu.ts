@@ -112,6 +112,60 @@ export function alu64(c: CpuOperands, op: number, dL: number, dH: number, sL: nu
   return rL;
 }
 
+/**
+ * Register-register 64-bit form (`dst` and `src` are register numbers): the hot case, kept small so
+ * the optimiser inlines it into the handlers; ADC/SBB take the general path.
+ */
+export function aluReg64(c: CpuOperands, op: number, dst: number, src: number, write: boolean): void {
+  const lo = c.lo;
+  const hi = c.hi;
+  const dL = lo[dst]!;
+  const dH = hi[dst]!;
+  const sL = lo[src]!;
+  const sH = hi[src]!;
+  let rL: number;
+  let rH: number;
+  let kind: number;
+  if (op === ALU_ADD) {
+    const l = (dL >>> 0) + (sL >>> 0);
+    rL = l | 0;
+    rH = (dH + sH + (l > 0xffffffff ? 1 : 0)) | 0;
+    kind = LZ_ADD;
+    c.lzCin = 0;
+  } else if (op === ALU_SUB || op === ALU_CMP) {
+    const l = (dL >>> 0) - (sL >>> 0);
+    rL = l | 0;
+    rH = (dH - sH - (l < 0 ? 1 : 0)) | 0;
+    kind = LZ_SUB;
+    c.lzCin = 0;
+  } else if (op === ALU_XOR) {
+    rL = dL ^ sL;
+    rH = dH ^ sH;
+    kind = LZ_LOGIC;
+  } else if (op === ALU_AND) {
+    rL = dL & sL;
+    rH = dH & sH;
+    kind = LZ_LOGIC;
+  } else if (op === ALU_OR) {
+    rL = dL | sL;
+    rH = dH | sH;
+    kind = LZ_LOGIC;
+  } else {
+    rL = alu64(c, op, dL, dH, sL, sH);
+    rH = aluOut.hi;
+    if (write) {
+      lo[dst] = rL;
+      hi[dst] = rH;
+    }
+    return;
+  }
+  c.setLazy64(kind, dL, dH, sL, sH, rL, rH);
+  if (write) {
+    lo[dst] = rL;
+    hi[dst] = rH;
+  }
+}
+
 /** Generic: any size; high half in aluOut.hi. */
 export function alu(c: CpuOperands, op: number, size: number, dL: number, dH: number, sL: number, sH: number): number {
   if (size === 8) return alu64(c, op, dL, dH, sL, sH);

@@ -4,13 +4,13 @@
  * NEG, MUL, IMUL, DIV, IDIV), groups 4/5 (FE/FF: INC, DEC, indirect CALL/JMP, PUSH) and IMUL with
  * an immediate (69/6B). Register-form fast paths skip the general ModRM decoder.
  */
-import { ALU_CMP, alu, alu32, alu64, aluOut, incDec, neg } from './alu.js';
+import { ALU_CMP, alu, alu32, alu64, aluOut, aluReg64, incDec, neg } from './alu.js';
 import type { Cpu } from './cpu.js';
 import { fetchIz, izBytes, OPS, signHi } from './dispatch.js';
 import { VEC_GP, VEC_UD } from './faults.js';
 import { divAcc, imulTrunc, mulAcc } from './muldiv.js';
 import { isCanonical } from './paging.js';
-import { shift } from './shifts.js';
+import { SH_SHL, shift } from './shifts.js';
 import { REG_RAX, TWO_32 } from './state.js';
 
 // ---- ALU 00-3F ----
@@ -34,11 +34,7 @@ for (let op = 0; op < 8; op++) {
       const lo = c.lo;
       const hi = c.hi;
       if (sz === 8) {
-        const r = alu64(c, op, lo[rm]!, hi[rm]!, lo[g]!, hi[g]!);
-        if (write) {
-          lo[rm] = r;
-          hi[rm] = aluOut.hi;
-        }
+        aluReg64(c, op, rm, g, write);
       } else {
         const r = alu32(c, op, 4, lo[rm]!, lo[g]!);
         if (write) {
@@ -72,11 +68,7 @@ for (let op = 0; op < 8; op++) {
       const lo = c.lo;
       const hi = c.hi;
       if (sz === 8) {
-        const r = alu64(c, op, lo[g]!, hi[g]!, lo[rm]!, hi[rm]!);
-        if (write) {
-          lo[g] = r;
-          hi[g] = aluOut.hi;
-        }
+        aluReg64(c, op, g, rm, write);
       } else {
         const r = alu32(c, op, 4, lo[g]!, lo[rm]!);
         if (write) {
@@ -195,6 +187,17 @@ function grp2Reg(c: Cpu, m: number, count: number): void {
   const rm = (m & 7) | ((c.rex & 1) << 3);
   const lo = c.lo;
   const hi = c.hi;
+  if (count === 1 && sz === 8 && op === SH_SHL) {
+    // SHL r64, 1 (also the compiler's doubling idiom): CF is the bit shifted out, OF = CF ^ new MSB.
+    const l = lo[rm]!;
+    const h = hi[rm]!;
+    const rH = (h << 1) | (l >>> 31);
+    const cf = h >>> 31;
+    lo[rm] = l << 1;
+    hi[rm] = rH;
+    c.resultFlags(8, l << 1, rH, cf, ((rH >>> 31) ^ cf) !== 0);
+    return;
+  }
   const r = shift(c, op, sz, sz === 2 ? lo[rm]! & 0xffff : lo[rm]!, hi[rm]!, count);
   if (sz === 8) {
     lo[rm] = r;
@@ -329,9 +332,22 @@ OPS[0x69] = (c) => {
   c.writeReg(sz, c.mReg, r, aluOut.hi);
 };
 OPS[0x6b] = (c) => {
+  const sz = c.osize;
+  const m = c.fetch8();
+  if (m >= 0xc0 && sz !== 2) {
+    // Register source: no ModRM decoder call.
+    const rex = c.rex;
+    const rm = (m & 7) | ((rex & 1) << 3);
+    const g = ((m >> 3) & 7) | ((rex & 4) << 1);
+    const i = c.fetchS8();
+    const r = imulTrunc(c, sz, c.lo[rm]!, c.hi[rm]!, i, signHi(i));
+    c.lo[g] = r;
+    c.hi[g] = sz === 8 ? aluOut.hi : 0;
+    return;
+  }
+  c.ipo--;
   c.decodeModrm(1);
   const i = c.fetchS8();
-  const sz = c.osize;
   const v = c.readRm(sz);
   const r = imulTrunc(c, sz, v, c.hi64, i, signHi(i));
   c.writeReg(sz, c.mReg, r, aluOut.hi);
