@@ -27,21 +27,9 @@ for (let op = 0; op < 8; op++) {
     const sz = c.osize;
     const m = c.fetch8();
     if (m >= 0xc0 && sz !== 2) {
-      // Register-register fast path (no ModRM decoder call).
+      // Register-register fast path (no ModRM decoder call): r/m is the destination.
       const rex = c.rex;
-      const rm = (m & 7) | ((rex & 1) << 3);
-      const g = ((m >> 3) & 7) | ((rex & 4) << 1);
-      const lo = c.lo;
-      const hi = c.hi;
-      if (sz === 8) {
-        aluReg64(c, op, rm, g, write);
-      } else {
-        const r = alu32(c, op, 4, lo[rm]!, lo[g]!);
-        if (write) {
-          lo[rm] = r;
-          hi[rm] = 0;
-        }
-      }
+      aluRegReg(c, op, sz, (m & 7) | ((rex & 1) << 3), ((m >> 3) & 7) | ((rex & 4) << 1), write);
       return;
     }
     c.ipo--;
@@ -62,20 +50,9 @@ for (let op = 0; op < 8; op++) {
     const sz = c.osize;
     const m = c.fetch8();
     if (m >= 0xc0 && sz !== 2) {
+      // Register-register fast path: the reg field is the destination.
       const rex = c.rex;
-      const g = ((m >> 3) & 7) | ((rex & 4) << 1);
-      const rm = (m & 7) | ((rex & 1) << 3);
-      const lo = c.lo;
-      const hi = c.hi;
-      if (sz === 8) {
-        aluReg64(c, op, g, rm, write);
-      } else {
-        const r = alu32(c, op, 4, lo[g]!, lo[rm]!);
-        if (write) {
-          lo[g] = r;
-          hi[g] = 0;
-        }
-      }
+      aluRegReg(c, op, sz, ((m >> 3) & 7) | ((rex & 4) << 1), (m & 7) | ((rex & 1) << 3), write);
       return;
     }
     c.ipo--;
@@ -168,6 +145,19 @@ OPS[0xa9] = (c) => {
 };
 
 // ---- Group 2 (shifts): C0, C1, D0-D3 ----
+/** Register-register ALU op on 32- or 64-bit registers; small enough for V8 to inline in the handlers. */
+function aluRegReg(c: Cpu, op: number, size: number, dst: number, src: number, write: boolean): void {
+  if (size === 8) {
+    aluReg64(c, op, dst, src, write);
+    return;
+  }
+  const r = alu32(c, op, 4, c.lo[dst]!, c.lo[src]!);
+  if (write) {
+    c.lo[dst] = r;
+    c.hi[dst] = 0;
+  }
+}
+
 function grp2(c: Cpu, size: number, count: number): void {
   const op = c.mOp;
   if (op === 6) c.raise(VEC_UD); // SAL alias /6 is not an architectural encoding

@@ -172,42 +172,35 @@ OPS[X + 0xc1] = (c) => {
 };
 
 // ---- BSF / BSR / TZCNT / LZCNT / POPCNT ----
-OPS[X + 0xbc] = (c) => {
+/**
+ * BSF/BSR and their F3 forms TZCNT/LZCNT share operand handling and flags: `scan` finds the bit
+ * index (-1 for a zero source) and `count` turns a found index into the TZCNT/LZCNT result.
+ */
+function bitScan(
+  c: Cpu,
+  scan: (sz: number, v: number, vh: number) => number,
+  count: (sz: number, i: number) => number,
+): void {
   c.decodeModrm(0);
   const sz = c.osize;
   const v = c.readRm(sz);
   const vh = sz === 8 ? c.hi64 : 0;
-  const i = lowestBit(sz, sz === 2 ? v & 0xffff : v, vh);
+  const i = scan(sz, sz === 2 ? v & 0xffff : v, vh);
   if (c.repPrefix === 0xf3) {
-    const n = i < 0 ? sz * 8 : i;
+    const n = i < 0 ? sz * 8 : count(sz, i);
     c.writeReg(sz, c.mReg, n, 0);
     setCfZf(c, i < 0, n === 0, false);
     return;
   }
+  // BSF/BSR leave the destination unchanged for a zero source.
   if (i < 0) setCfZf(c, false, true, false);
   else {
     c.writeReg(sz, c.mReg, i, 0);
     setCfZf(c, false, false, false);
   }
-};
-OPS[X + 0xbd] = (c) => {
-  c.decodeModrm(0);
-  const sz = c.osize;
-  const v = c.readRm(sz);
-  const vh = sz === 8 ? c.hi64 : 0;
-  const i = highestBit(sz, sz === 2 ? v & 0xffff : v, vh);
-  if (c.repPrefix === 0xf3) {
-    const n = i < 0 ? sz * 8 : sz * 8 - 1 - i;
-    c.writeReg(sz, c.mReg, n, 0);
-    setCfZf(c, i < 0, n === 0, false);
-    return;
-  }
-  if (i < 0) setCfZf(c, false, true, false);
-  else {
-    c.writeReg(sz, c.mReg, i, 0);
-    setCfZf(c, false, false, false);
-  }
-};
+}
+OPS[X + 0xbc] = (c) => bitScan(c, lowestBit, (_sz, i) => i);
+OPS[X + 0xbd] = (c) => bitScan(c, highestBit, (sz, i) => sz * 8 - 1 - i);
 OPS[X + 0xb8] = (c) => {
   if (c.repPrefix !== 0xf3) c.raise(VEC_UD);
   c.decodeModrm(0);

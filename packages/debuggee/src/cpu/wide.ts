@@ -26,17 +26,8 @@ export function umul32(a: number, b: number): number {
 
 /** High word of the unsigned 32×32 product, as an int32. */
 export function umulHi(a: number, b: number): number {
-  a >>>= 0;
-  b >>>= 0;
-  const aL = a & 0xffff;
-  const aH = a >>> 16;
-  const bL = b & 0xffff;
-  const bH = b >>> 16;
-  const p0 = aL * bL;
-  const p1 = aL * bH;
-  const p2 = aH * bL;
-  const mid = (p0 >>> 16) + (p1 & 0xffff) + (p2 & 0xffff);
-  return (aH * bH + (p1 >>> 16) + (p2 >>> 16) + Math.floor(mid / 65536)) | 0;
+  umul32(a, b);
+  return wide.hi | 0;
 }
 
 /**
